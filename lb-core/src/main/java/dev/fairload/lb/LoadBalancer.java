@@ -1,0 +1,269 @@
+package dev.fairload.lb;
+
+import dev.fairload.lb.event.LbEventListener;
+import dev.fairload.lb.event.Subscription;
+import dev.fairload.lb.internal.Pool;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Spreads requests over a pool of servers. This is what applications hold: build one with {@link #builder()},
+ * call {@link #pick(PickContext)} for each request attempt and complete the returned {@link Lease} with the
+ * outcome.
+ *
+ * <pre>{@code
+ * LoadBalancer lb = LoadBalancer.builder()
+ *     .addServer(Server.of("10.0.0.1", 8080))
+ *     .addServer(Server.builder("10.0.0.2", 8080).weight(3).build())
+ *     .strategy(Strategy.leastConnections())
+ *     .build();
+ * try (Lease lease = lb.pick()) {
+ *     if (!lease.isAcquired()) { ... 503 ... }
+ *     int status = send(lease.server());
+ *     lease.complete(status);
+ * }
+ * }</pre>
+ *
+ * <p>Thread safety: every method is thread-safe. {@link #pick} takes no lock and, for {@code round_robin},
+ * {@code weighted}, {@code power_of_two} and {@code ip_hash}, allocates only the lease. Changes to the pool,
+ * the strategy and health are applied one at a time off the request path and published atomically.
+ *
+ * <p>Failure: a pick that finds no server returns a lease that is not acquired and says why; it never throws.
+ * Invalid arguments throw at once with the field named.
+ *
+ * <p>Resources: the balancer owns one daemon scheduler thread (unless one is supplied), stopped by {@link
+ * #close()}.
+ */
+public final class LoadBalancer implements AutoCloseable {
+    private final Pool pool;
+    private final ServerPool serverPool;
+    private final ScheduledExecutorService scheduler;
+    private final boolean ownsScheduler;
+    private volatile Strategy strategy;
+
+    private LoadBalancer(Builder b) {
+        this.ownsScheduler = b.scheduler == null;
+        this.scheduler = ownsScheduler ? newScheduler(b.name) : b.scheduler;
+        this.strategy = b.strategy;
+        this.pool = new Pool(
+                b.name,
+                b.ticker,
+                scheduler,
+                scheduler,
+                b.strategy.newPickerFactory(),
+                false,
+                b.sessionTimeout,
+                b.maxSessions);
+        this.serverPool = new ServerPool(pool);
+        for (Server server : b.servers) {
+            pool.add(server);
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The name given at build time, used in logs and errors. */
+    public String name() {
+        return pool.name();
+    }
+
+    /**
+     * Picks a server for one request attempt and counts it as in flight until the lease is completed.
+     *
+     * <p>With a session key in the context, a request bound to a healthy server goes there; otherwise (new
+     * session, or its server gone, unhealthy or draining, which counts as a failover) the strategy picks and
+     * the session is bound to the result. Servers the context excludes are avoided.
+     *
+     * @return a lease; {@link Lease#isAcquired()} is false when no server could be picked
+     */
+    public Lease pick(PickContext context) {
+        return pool.pick(Objects.requireNonNull(context, "context"));
+    }
+
+    /** {@link #pick(PickContext)} with an empty context. */
+    public Lease pick() {
+        return pool.pick(PickContext.empty());
+    }
+
+    /** The servers, to add, remove, reweight or drain them at runtime. */
+    public ServerPool pool() {
+        return serverPool;
+    }
+
+    /** The current strategy. */
+    public Strategy strategy() {
+        return strategy;
+    }
+
+    /**
+     * Switches strategy. Takes effect for the next pick; requests in flight are unaffected and counted once.
+     */
+    public void strategy(Strategy strategy) {
+        Objects.requireNonNull(strategy, "strategy");
+        synchronized (this) {
+            pool.strategy(strategy.newPickerFactory());
+            this.strategy = strategy;
+        }
+    }
+
+    /**
+     * Binds a sticky session to a server, for example when a response sets the application's session cookie.
+     *
+     * @throws java.util.NoSuchElementException if there is no server with this id
+     */
+    public void bindSession(String sessionKey, String serverId) {
+        pool.bindSession(sessionKey, serverId);
+    }
+
+    /** Forgets a sticky session. */
+    public void unbindSession(String sessionKey) {
+        pool.unbindSession(sessionKey);
+    }
+
+    /** The id of the server a session is bound to, or null if it is not bound. */
+    public String sessionServer(String sessionKey) {
+        return pool.sessionServer(sessionKey);
+    }
+
+    /** Current counters and latency percentiles. Cost: O(servers + histogram buckets). */
+    public MetricsSnapshot metrics() {
+        return pool.metrics();
+    }
+
+    /** Subscribes to pool events; see {@link ServerPool#addListener}. */
+    public Subscription addListener(LbEventListener listener) {
+        return pool.addListener(listener);
+    }
+
+    /** Stops the balancer's own scheduler. Leases still open may be completed afterwards. */
+    @Override
+    public void close() {
+        if (ownsScheduler) {
+            scheduler.shutdownNow();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LoadBalancer{" + pool.name() + ", " + strategy + ", " + serverPool.size() + " servers}";
+    }
+
+    private static ScheduledExecutorService newScheduler(String name) {
+        AtomicInteger count = new AtomicInteger();
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "fairload-" + name + "-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        executor.setRemoveOnCancelPolicy(true);
+        return Executors.unconfigurableScheduledExecutorService(executor);
+    }
+
+    /** Builder for {@link LoadBalancer}. Not thread-safe; {@link #build()} may be called again. */
+    public static final class Builder {
+        /** Default idle time after which a sticky session is forgotten. */
+        public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofHours(1);
+        /** Default bound on live sticky sessions. */
+        public static final long DEFAULT_MAX_SESSIONS = 1_000_000;
+
+        private String name = "default";
+        private final List<Server> servers = new ArrayList<>();
+        private Strategy strategy = Strategy.roundRobin();
+        private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
+        private long maxSessions = DEFAULT_MAX_SESSIONS;
+        private Ticker ticker = Ticker.system();
+        private ScheduledExecutorService scheduler;
+
+        private Builder() {}
+
+        /**
+         * Names the balancer (logs, metrics, errors). Default {@code default}.
+         *
+         * @throws IllegalArgumentException if blank
+         */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("name: blank (expected: a non-empty name)");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Adds a server to the initial pool.
+         *
+         * @throws IllegalArgumentException if its id or host:port is already added
+         */
+        public Builder addServer(Server server) {
+            Objects.requireNonNull(server, "server");
+            for (Server s : servers) {
+                if (s.id().equals(server.id()) || s.authority().equals(server.authority())) {
+                    throw new IllegalArgumentException("server: " + server + " duplicates " + s);
+                }
+            }
+            servers.add(server);
+            return this;
+        }
+
+        /** Default {@link Strategy#roundRobin()}. */
+        public Builder strategy(Strategy strategy) {
+            this.strategy = Objects.requireNonNull(strategy, "strategy");
+            return this;
+        }
+
+        /**
+         * Idle time after which a sticky session is forgotten. Default 1 hour.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder sessionTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "sessionTimeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("sessionTimeout: " + timeout + " (expected: > 0)");
+            }
+            this.sessionTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Most sticky sessions kept at once; beyond it the least useful are evicted. Default 1,000,000.
+         *
+         * @throws IllegalArgumentException if below 1
+         */
+        public Builder maxSessions(long maxSessions) {
+            if (maxSessions < 1) {
+                throw new IllegalArgumentException("maxSessions: " + maxSessions + " (expected: >= 1)");
+            }
+            this.maxSessions = maxSessions;
+            return this;
+        }
+
+        /** Time source; default {@link Ticker#system()}. */
+        public Builder ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        /**
+         * Scheduler for events and timers; the balancer then neither creates nor shuts down a thread of its own.
+         * Default: one daemon thread owned by the balancer.
+         */
+        public Builder scheduler(ScheduledExecutorService scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        public LoadBalancer build() {
+            return new LoadBalancer(this);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+package dev.fairload.lb;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One backend a load balancer may send requests to: where it is, how much traffic it should get, and how
+ * its health is checked.
+ *
+ * <p>Immutable and thread-safe. Live state (status, in-flight requests, latency) is not part of this value;
+ * read it from {@link ServerView}. Create one with {@link #builder(String, int)}; {@link #toBuilder()} makes
+ * variants. Every setter validates at once and names the field and its allowed range in the exception.
+ */
+public final class Server {
+    /** Lowest allowed weight. */
+    public static final int MIN_WEIGHT = 1;
+    /** Highest allowed weight. */
+    public static final int MAX_WEIGHT = 1000;
+    /** Weight of a server built without one. */
+    public static final int DEFAULT_WEIGHT = 1;
+    /** Health-check path of a server built without one. */
+    public static final String DEFAULT_HEALTH_CHECK_PATH = "/health";
+    /** Health-check interval of a server built without one. */
+    public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = Duration.ofSeconds(30);
+
+    private final String id;
+    private final String host;
+    private final int port;
+    private final int weight;
+    private final String healthCheckPath;
+    private final Duration healthCheckInterval;
+    private final Instant addedAt;
+
+    private Server(Builder builder) {
+        this.host = builder.host;
+        this.port = builder.port;
+        this.weight = builder.weight;
+        this.healthCheckPath = builder.healthCheckPath;
+        this.healthCheckInterval = builder.healthCheckInterval;
+        this.id = builder.id != null ? builder.id : newId();
+        this.addedAt = builder.addedAt != null ? builder.addedAt : Instant.now();
+    }
+
+    /**
+     * Starts a server at {@code host:port}.
+     *
+     * @throws IllegalArgumentException if the host is empty or malformed, or the port is outside 1-65535
+     */
+    public static Builder builder(String host, int port) {
+        return new Builder().host(host).port(port);
+    }
+
+    /** A server at {@code host:port} with default weight and health-check settings. */
+    public static Server of(String host, int port) {
+        return builder(host, port).build();
+    }
+
+    /** Stable identifier, unique within a pool. */
+    public String id() {
+        return id;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** {@code host:port}, with IPv6 literals in brackets. */
+    public String authority() {
+        return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+    }
+
+    /** Relative share of traffic, 1-1000. */
+    public int weight() {
+        return weight;
+    }
+
+    public String healthCheckPath() {
+        return healthCheckPath;
+    }
+
+    public Duration healthCheckInterval() {
+        return healthCheckInterval;
+    }
+
+    /** When this server was first built (kept by {@link #toBuilder()}). */
+    public Instant addedAt() {
+        return addedAt;
+    }
+
+    /** A copy with another weight. */
+    public Server withWeight(int weight) {
+        return toBuilder().weight(weight).build();
+    }
+
+    /** A builder holding this server's values, id and {@link #addedAt()} included. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.id = id;
+        b.host = host;
+        b.port = port;
+        b.weight = weight;
+        b.healthCheckPath = healthCheckPath;
+        b.healthCheckInterval = healthCheckInterval;
+        b.addedAt = addedAt;
+        return b;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Server other
+                && id.equals(other.id)
+                && host.equals(other.host)
+                && port == other.port
+                && weight == other.weight
+                && healthCheckPath.equals(other.healthCheckPath)
+                && healthCheckInterval.equals(other.healthCheckInterval)
+                && addedAt.equals(other.addedAt);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(id, host, port, weight);
+    }
+
+    @Override
+    public String toString() {
+        return "Server{" + id + " " + authority() + " weight=" + weight + "}";
+    }
+
+    private static String newId() {
+        return String.format(
+                Locale.ROOT, "srv-%08x", ThreadLocalRandom.current().nextInt());
+    }
+
+    /** Validating builder for {@link Server}. Not thread-safe; {@link #build()} may be called again. */
+    public static final class Builder {
+        private String id;
+        private String host;
+        private int port;
+        private int weight = DEFAULT_WEIGHT;
+        private String healthCheckPath = DEFAULT_HEALTH_CHECK_PATH;
+        private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
+        private Instant addedAt;
+
+        private Builder() {}
+
+        /**
+         * Sets the id; without one a random {@code srv-xxxxxxxx} id is chosen.
+         *
+         * @throws IllegalArgumentException if empty, longer than 64 characters, or not made of letters,
+         *     digits, {@code - _ . :}
+         */
+        public Builder id(String id) {
+            Objects.requireNonNull(id, "id");
+            if (id.isEmpty() || id.length() > 64 || !id.chars().allMatch(Builder::isIdChar)) {
+                throw new IllegalArgumentException(
+                        "id: '" + id + "' (expected: 1-64 characters of letters, digits, '-', '_', '.', ':')");
+            }
+            this.id = id;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if the host is empty or is not a host name or IP literal */
+        public Builder host(String host) {
+            Objects.requireNonNull(host, "host");
+            this.host = Hosts.validate(host);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-65535 */
+        public Builder port(int port) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port: " + port + " (expected: 1-65535)");
+            }
+            this.port = port;
+            return this;
+        }
+
+        /** Default 1. @throws IllegalArgumentException if outside 1-1000 */
+        public Builder weight(int weight) {
+            if (weight < MIN_WEIGHT || weight > MAX_WEIGHT) {
+                throw new IllegalArgumentException(
+                        "weight: " + weight + " (expected: " + MIN_WEIGHT + "-" + MAX_WEIGHT + ")");
+            }
+            this.weight = weight;
+            return this;
+        }
+
+        /** Default {@code /health}. @throws IllegalArgumentException if it does not start with '/' */
+        public Builder healthCheckPath(String path) {
+            Objects.requireNonNull(path, "healthCheckPath");
+            if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c == 127)) {
+                throw new IllegalArgumentException(
+                        "healthCheckPath: '" + path + "' (expected: a path starting with '/', no spaces)");
+            }
+            this.healthCheckPath = path;
+            return this;
+        }
+
+        /** Default 30 s. @throws IllegalArgumentException if not positive */
+        public Builder healthCheckInterval(Duration interval) {
+            Objects.requireNonNull(interval, "healthCheckInterval");
+            if (interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("healthCheckInterval: " + interval + " (expected: > 0)");
+            }
+            this.healthCheckInterval = interval;
+            return this;
+        }
+
+        /** Sets when the server was added; without one, the time of {@link #build()}. */
+        public Builder addedAt(Instant addedAt) {
+            this.addedAt = Objects.requireNonNull(addedAt, "addedAt");
+            return this;
+        }
+
+        /** @throws IllegalStateException if host or port was never set */
+        public Server build() {
+            if (host == null) {
+                throw new IllegalStateException("host: missing");
+            }
+            if (port == 0) {
+                throw new IllegalStateException("port: missing (expected: 1-65535)");
+            }
+            return new Server(this);
+        }
+
+        private static boolean isIdChar(int c) {
+            return (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '-'
+                    || c == '_'
+                    || c == '.'
+                    || c == ':';
+        }
+    }
+}

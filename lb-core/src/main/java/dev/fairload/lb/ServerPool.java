@@ -1,0 +1,116 @@
+package dev.fairload.lb;
+
+import dev.fairload.lb.event.LbEventListener;
+import dev.fairload.lb.event.Subscription;
+import dev.fairload.lb.internal.Pool;
+import java.time.Duration;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The servers of one {@link LoadBalancer}, changed at runtime.
+ *
+ * <p>Thread-safe. Each change is applied whole or not at all, then published as a new immutable snapshot
+ * that the next pick sees; a rejected change leaves the pool as it was. Requests in flight are never lost by
+ * a change: they complete against the server they were picked for and are counted there. Changes cost
+ * O(n) for n servers plus the rebuild of the current strategy's tables (a few milliseconds at 10,000
+ * servers). Listeners get one event per change, in order, on the balancer's event thread.
+ */
+public final class ServerPool {
+    private final Pool pool;
+
+    ServerPool(Pool pool) {
+        this.pool = pool;
+    }
+
+    /**
+     * Adds a server.
+     *
+     * @return the server as added, with its status
+     * @throws IllegalStateException if a server with the same id or host:port is already in the pool
+     */
+    public ServerView add(Server server) {
+        return pool.add(server);
+    }
+
+    /**
+     * Removes a server at once: no new request goes to it, and requests in flight on it finish normally.
+     *
+     * @return the removed server
+     * @throws NoSuchElementException if there is no server with this id
+     */
+    public Server remove(String serverId) {
+        return pool.remove(serverId);
+    }
+
+    /**
+     * Drains a server, then removes it once its in-flight requests have finished or {@code timeout} has
+     * passed, whichever comes first.
+     *
+     * @return completes with the removed server
+     * @throws NoSuchElementException if there is no server with this id
+     */
+    public CompletableFuture<Server> removeGracefully(String serverId, Duration timeout) {
+        return pool.removeGracefully(serverId, timeout);
+    }
+
+    /**
+     * Changes a server's weight.
+     *
+     * @throws IllegalArgumentException if the weight is outside 1-1000
+     * @throws NoSuchElementException if there is no server with this id
+     */
+    public ServerView setWeight(String serverId, int weight) {
+        return pool.setWeight(serverId, weight);
+    }
+
+    /**
+     * Puts a server into {@link ServerStatus#DRAINING}: it takes no new requests, sticky ones included, while
+     * those in flight finish.
+     *
+     * @throws NoSuchElementException if there is no server with this id
+     */
+    public ServerView drain(String serverId) {
+        return pool.setDraining(serverId, true);
+    }
+
+    /**
+     * Ends a drain; the server's status is its health again.
+     *
+     * @throws NoSuchElementException if there is no server with this id
+     */
+    public ServerView undrain(String serverId) {
+        return pool.setDraining(serverId, false);
+    }
+
+    /** The server with this id, if it is in the pool. */
+    public Optional<ServerView> get(String serverId) {
+        try {
+            return Optional.of(pool.view(serverId));
+        } catch (NoSuchElementException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Every server, in the order they were added. */
+    public List<ServerView> list() {
+        return pool.views();
+    }
+
+    /** The number of servers. */
+    public int size() {
+        return pool.snapshot().memberCount();
+    }
+
+    /** The number of servers new requests may go to. */
+    public int healthyCount() {
+        return pool.snapshot().candidateCount();
+    }
+
+    /** Subscribes to added, removed, status-changed and weight-changed events. */
+    public Subscription addListener(LbEventListener listener) {
+        return pool.addListener(listener);
+    }
+}

@@ -1,0 +1,184 @@
+package dev.fairload.lb.internal;
+
+import dev.fairload.lb.Server;
+import dev.fairload.lb.ServerStatus;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Long-lived per-server state that snapshots reference and that survives every snapshot swap.
+ *
+ * <p>Concurrency: the request path touches only the counters (in-flight, totals, latency), all lock-free.
+ * Every other field is written by the control plane while it holds the pool's lock, and published through
+ * volatile writes before the snapshot that uses them.
+ *
+ * <p>Latency: a peak-EWMA (Finagle, Linkerd): a slower response raises the estimate at once; faster ones pull
+ * it down with a time constant of {@link #EWMA_DECAY_NANOS}, so a server that slows down is noticed at its
+ * next response and one that recovers earns traffic back gradually.
+ */
+public final class ServerState {
+    /** Time constant of the latency EWMA: 10 seconds, as Finagle's default decay time. */
+    public static final long EWMA_DECAY_NANOS = 10_000_000_000L;
+
+    private volatile Server server;
+    private volatile ServerStatus status;
+    private volatile int effectiveWeight;
+    private volatile boolean pickable;
+
+    final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+    private final AtomicLong ewmaBits = new AtomicLong(Double.doubleToRawLongBits(0.0));
+    private volatile long ewmaStampNanos;
+    private volatile long lastLatencyNanos = -1;
+    private volatile long lastSeenNanos;
+    /** Consecutive failures of real traffic, for passive health. Reset by a success. */
+    final AtomicInteger consecutiveFailures = new AtomicInteger();
+
+    private volatile long lastHealthCheckMillis;
+
+    // Inputs to the status, guarded by the pool's lock: an admin drain, the active checker's verdict and a
+    // passive ejection. The status is derived from them in Pool.deriveStatus.
+    boolean draining;
+    /** The active checker's verdict: null before the first check (or without active checks). */
+    Boolean activeUp;
+
+    boolean ejected;
+
+    public ServerState(Server server, ServerStatus initialStatus) {
+        this.server = server;
+        this.status = initialStatus;
+        this.effectiveWeight = server.weight();
+    }
+
+    public Server server() {
+        return server;
+    }
+
+    public String id() {
+        return server.id();
+    }
+
+    public ServerStatus status() {
+        return status;
+    }
+
+    /** The weight strategies use now: the configured weight, lower while slow start ramps it up. */
+    public int effectiveWeight() {
+        return effectiveWeight;
+    }
+
+    /** Whether the current snapshot offers this server to new requests. */
+    public boolean isPickable() {
+        return pickable;
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    public long totalRequests() {
+        return requests.sum();
+    }
+
+    public long failures() {
+        return failures.sum();
+    }
+
+    public int consecutiveFailures() {
+        return consecutiveFailures.get();
+    }
+
+    /** Smoothed latency in nanoseconds, 0 before the first response. */
+    public double ewmaNanos() {
+        return Double.longBitsToDouble(ewmaBits.get());
+    }
+
+    /** Latency of the last response in nanoseconds, or -1 before the first. */
+    public long lastLatencyNanos() {
+        return lastLatencyNanos;
+    }
+
+    /** Ticker time of the last response or failure, or 0 if none. */
+    public long lastSeenNanos() {
+        return lastSeenNanos;
+    }
+
+    /** Wall-clock millis of the last finished active check, or 0 if none. */
+    public long lastHealthCheckMillis() {
+        return lastHealthCheckMillis;
+    }
+
+    public void lastHealthCheckMillis(long millis) {
+        this.lastHealthCheckMillis = millis;
+    }
+
+    // Control plane (holding the pool lock) ------------------------------------------------------------
+
+    void server(Server server) {
+        this.server = server;
+    }
+
+    void status(ServerStatus status) {
+        this.status = status;
+    }
+
+    void effectiveWeight(int weight) {
+        this.effectiveWeight = weight;
+    }
+
+    void pickable(boolean pickable) {
+        this.pickable = pickable;
+    }
+
+    // Request path ---------------------------------------------------------------------------------------
+
+    /** Counts one request out; paired with exactly one {@link #release}. */
+    public void acquire() {
+        inFlight.incrementAndGet();
+    }
+
+    void release() {
+        inFlight.decrementAndGet();
+    }
+
+    /**
+     * Records a finished request. Returns the number of consecutive failures after it (0 after a success).
+     */
+    int record(boolean failure, long latencyNanos, long nowNanos) {
+        requests.increment();
+        lastSeenNanos = nowNanos;
+        if (latencyNanos >= 0) {
+            lastLatencyNanos = latencyNanos;
+            updateEwma(latencyNanos, nowNanos);
+        }
+        if (failure) {
+            failures.increment();
+            return consecutiveFailures.incrementAndGet();
+        }
+        if (consecutiveFailures.get() != 0) {
+            consecutiveFailures.set(0);
+        }
+        return 0;
+    }
+
+    private void updateEwma(long latencyNanos, long nowNanos) {
+        long elapsed = Math.max(0, nowNanos - ewmaStampNanos);
+        ewmaStampNanos = nowNanos;
+        double weightOfOld = Math.exp(-(double) elapsed / EWMA_DECAY_NANOS);
+        while (true) {
+            long bits = ewmaBits.get();
+            double old = Double.longBitsToDouble(bits);
+            double next = latencyNanos > old ? latencyNanos : old * weightOfOld + latencyNanos * (1 - weightOfOld);
+            if (ewmaBits.compareAndSet(bits, Double.doubleToRawLongBits(next))) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return server + " " + status + " inFlight=" + inFlight.get();
+    }
+}

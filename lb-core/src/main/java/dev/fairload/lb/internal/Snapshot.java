@@ -1,0 +1,60 @@
+package dev.fairload.lb.internal;
+
+import dev.fairload.lb.Lease;
+import dev.fairload.lb.PickContext;
+import dev.fairload.lb.internal.pick.Picker;
+import dev.fairload.lb.internal.pick.Pickers;
+
+/**
+ * An immutable view of the pool that the request path reads with one volatile load: every member, the
+ * candidates a pick may choose from (healthy, not draining) and the picker built over them.
+ */
+public final class Snapshot {
+    final long generation;
+    final ServerState[] members;
+    final ServerState[] candidates;
+    private final Picker picker;
+
+    Snapshot(long generation, ServerState[] members, ServerState[] candidates, Picker picker) {
+        this.generation = generation;
+        this.members = members;
+        this.candidates = candidates;
+        this.picker = picker;
+    }
+
+    public long generation() {
+        return generation;
+    }
+
+    public int memberCount() {
+        return members.length;
+    }
+
+    public int candidateCount() {
+        return candidates.length;
+    }
+
+    /** The chosen server, or null; see {@link #unavailableReason(PickContext)} for why. */
+    ServerState choose(PickContext context) {
+        if (candidates.length == 0) {
+            return null;
+        }
+        ServerState chosen = picker.pick(context);
+        if (context.excludedCount() == 0 || !context.isExcluded(chosen.id())) {
+            return chosen;
+        }
+        // Rotating and random strategies usually find another server at once; hashing ones never do.
+        chosen = picker.pick(context);
+        if (!context.isExcluded(chosen.id())) {
+            return chosen;
+        }
+        return Pickers.leastLoadedNotExcluded(candidates, context);
+    }
+
+    Lease.Unavailable unavailableReason(PickContext context) {
+        if (members.length == 0) {
+            return Lease.Unavailable.NO_SERVERS;
+        }
+        return candidates.length == 0 ? Lease.Unavailable.NO_HEALTHY_SERVER : Lease.Unavailable.ALL_TRIED;
+    }
+}

@@ -1,0 +1,73 @@
+package dev.fairload.lb.internal.pick;
+
+import dev.fairload.lb.internal.ServerState;
+import java.util.Arrays;
+
+/**
+ * Maglev consistent hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network Load Balancer",
+ * NSDI 2016), with weights as in Envoy's implementation.
+ *
+ * <p>Each server has a permutation of the table's slots derived from the hash of its address ({@code
+ * host:port}, so separate balancer instances with the same servers build the same table). Servers take turns
+ * claiming their next free preferred slot until the table is full; a server of weight w takes a turn in
+ * proportion to w / max weight. A key maps to {@code table[hash(key) mod M]}. Removing one of n servers
+ * moves about 1/n of the keys, and only a little more.
+ *
+ * <p>Size: the table size M is a prime of at least 20 slots per server (at least 65,537), so each server's
+ * share is within a few percent of its weight. Building costs about O(M log M) on the control plane; a pick
+ * is one hash and one array read.
+ */
+final class Maglev {
+    private static final int[] PRIMES = {65_537, 131_071, 262_139, 524_287, 1_048_573, 2_097_143, 4_194_301};
+
+    private Maglev() {}
+
+    static int tableSize(int servers) {
+        long wanted = 20L * servers;
+        for (int p : PRIMES) {
+            if (p >= wanted) {
+                return p;
+            }
+        }
+        return PRIMES[PRIMES.length - 1];
+    }
+
+    static int[] build(ServerState[] servers, int[] weights) {
+        int n = servers.length;
+        int m = tableSize(n);
+        int[] position = new int[n];
+        int[] skip = new int[n];
+        int maxWeight = 1;
+        for (int i = 0; i < n; i++) {
+            long h = Hashing.hash(servers[i].server().authority());
+            position[i] = Hashing.index(h, m);
+            skip[i] = Hashing.index(Hashing.mix(h ^ 0x5851f42d4c957f2dL), m - 1) + 1;
+            maxWeight = Math.max(maxWeight, weights[i]);
+        }
+        int[] table = new int[m];
+        Arrays.fill(table, -1);
+        long[] claimed = new long[n];
+        int filled = 0;
+        for (long round = 1; filled < m; round++) {
+            for (int i = 0; i < n && filled < m; i++) {
+                // A weighted turn: claimed/round stays at weight/maxWeight.
+                if (claimed[i] * maxWeight >= round * weights[i]) {
+                    continue;
+                }
+                int slot = position[i];
+                while (table[slot] >= 0) {
+                    slot += skip[i];
+                    if (slot >= m) {
+                        slot -= m;
+                    }
+                }
+                table[slot] = i;
+                slot += skip[i];
+                position[i] = slot >= m ? slot - m : slot;
+                claimed[i]++;
+                filled++;
+            }
+        }
+        return table;
+    }
+}
