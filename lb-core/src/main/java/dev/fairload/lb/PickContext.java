@@ -12,17 +12,20 @@ import java.util.Objects;
  */
 public final class PickContext {
     private static final String[] NONE = new String[0];
-    private static final PickContext EMPTY = new PickContext(null, null, null, NONE);
+    private static final PickContext EMPTY = new PickContext(null, null, null, null, NONE);
 
     private final String clientAddress;
     private final String hashKey;
     private final String sessionKey;
+    private final String stickyToken;
     private final String[] excludedIds;
 
-    private PickContext(String clientAddress, String hashKey, String sessionKey, String[] excludedIds) {
+    private PickContext(
+            String clientAddress, String hashKey, String sessionKey, String stickyToken, String[] excludedIds) {
         this.clientAddress = clientAddress;
         this.hashKey = hashKey;
         this.sessionKey = sessionKey;
+        this.stickyToken = stickyToken;
         this.excludedIds = excludedIds;
     }
 
@@ -50,6 +53,22 @@ public final class PickContext {
         return sessionKey;
     }
 
+    /** A {@link Server#stickyToken()} from a balancer-set cookie, or null. */
+    public String stickyToken() {
+        return stickyToken;
+    }
+
+    /** A builder holding this context's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.clientAddress = clientAddress;
+        b.hashKey = hashKey;
+        b.sessionKey = sessionKey;
+        b.stickyToken = stickyToken;
+        b.excludedIds = excludedIds;
+        return b;
+    }
+
     /** How many servers this attempt must avoid. */
     public int excludedCount() {
         return excludedIds.length;
@@ -73,13 +92,14 @@ public final class PickContext {
         }
         String[] ids = Arrays.copyOf(excludedIds, excludedIds.length + 1);
         ids[excludedIds.length] = server.id();
-        return new PickContext(clientAddress, hashKey, sessionKey, ids);
+        return new PickContext(clientAddress, hashKey, sessionKey, stickyToken, ids);
     }
 
     @Override
     public String toString() {
         return "PickContext{client=" + clientAddress + ", hashKey=" + hashKey + ", session="
-                + (sessionKey == null ? "none" : "set") + ", excluded=" + Arrays.toString(excludedIds) + "}";
+                + (sessionKey == null ? "none" : "set") + ", sticky=" + stickyToken + ", excluded="
+                + Arrays.toString(excludedIds) + "}";
     }
 
     /** Builder for {@link PickContext}. Not thread-safe; {@link #build()} may be called again. */
@@ -87,6 +107,7 @@ public final class PickContext {
         private String clientAddress;
         private String hashKey;
         private String sessionKey;
+        private String stickyToken;
         private String[] excludedIds = NONE;
 
         private Builder() {}
@@ -106,6 +127,12 @@ public final class PickContext {
             return this;
         }
 
+        /** Prefer the server with this {@link Server#stickyToken()} while it is healthy. */
+        public Builder stickyToken(String stickyToken) {
+            this.stickyToken = stickyToken;
+            return this;
+        }
+
         public Builder exclude(Server server) {
             Objects.requireNonNull(server, "server");
             excludedIds = Arrays.copyOf(excludedIds, excludedIds.length + 1);
@@ -114,10 +141,14 @@ public final class PickContext {
         }
 
         public PickContext build() {
-            if (clientAddress == null && hashKey == null && sessionKey == null && excludedIds.length == 0) {
+            if (clientAddress == null
+                    && hashKey == null
+                    && sessionKey == null
+                    && stickyToken == null
+                    && excludedIds.length == 0) {
                 return EMPTY;
             }
-            return new PickContext(clientAddress, hashKey, sessionKey, excludedIds.clone());
+            return new PickContext(clientAddress, hashKey, sessionKey, stickyToken, excludedIds.clone());
         }
     }
 }

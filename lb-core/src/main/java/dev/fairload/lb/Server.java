@@ -76,6 +76,15 @@ public final class Server {
         return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
     }
 
+    /**
+     * An opaque, stable token for this server's address, for balancer-set sticky cookies: derived from {@code
+     * host:port} only, so every balancer instance with the same servers issues and honours the same tokens,
+     * without a shared table and across restarts. It does not reveal the address.
+     */
+    public String stickyToken() {
+        return Tokens.of(authority());
+    }
+
     /** Relative share of traffic, 1-1000. */
     public int weight() {
         return weight;

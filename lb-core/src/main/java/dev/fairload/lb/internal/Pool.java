@@ -103,7 +103,9 @@ public final class Pool {
         Snapshot current = snapshot;
         ServerState chosen;
         String sessionKey = context.sessionKey();
-        if (sessionKey == null) {
+        if (context.stickyToken() != null) {
+            chosen = tokenChoice(current, context);
+        } else if (sessionKey == null) {
             chosen = current.choose(context);
         } else {
             chosen = stickyChoice(current, context, sessionKey);
@@ -117,6 +119,15 @@ public final class Pool {
         }
         chosen.acquire();
         return new LeaseImpl(this, chosen, ticker.read());
+    }
+
+    private ServerState tokenChoice(Snapshot current, PickContext context) {
+        ServerState pinned = current.byStickyToken(context.stickyToken());
+        if (pinned != null && pinned.isPickable() && !context.isExcluded(pinned.id())) {
+            return pinned;
+        }
+        metrics.failover();
+        return current.choose(context);
     }
 
     private ServerState stickyChoice(Snapshot current, PickContext context, String sessionKey) {

@@ -22,6 +22,7 @@ public final class ServerState {
     public static final long EWMA_DECAY_NANOS = 10_000_000_000L;
 
     private volatile Server server;
+    private String stickyToken;
     private volatile ServerStatus status;
     private volatile int effectiveWeight;
     private volatile boolean pickable;
@@ -58,6 +59,15 @@ public final class ServerState {
 
     public String id() {
         return server.id();
+    }
+
+    /** {@link Server#stickyToken()}, computed once: the address never changes for a state. */
+    public String stickyToken() {
+        String token = stickyToken;
+        if (token == null) {
+            stickyToken = token = server.stickyToken();
+        }
+        return token;
     }
 
     public ServerStatus status() {

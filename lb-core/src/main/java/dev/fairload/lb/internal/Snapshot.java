@@ -4,6 +4,8 @@ import dev.fairload.lb.Lease;
 import dev.fairload.lb.PickContext;
 import dev.fairload.lb.internal.pick.Picker;
 import dev.fairload.lb.internal.pick.Pickers;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * An immutable view of the pool that the request path reads with one volatile load: every member, the
@@ -14,12 +16,22 @@ public final class Snapshot {
     final ServerState[] members;
     final ServerState[] candidates;
     private final Picker picker;
+    private final Map<String, ServerState> byStickyToken;
 
     Snapshot(long generation, ServerState[] members, ServerState[] candidates, Picker picker) {
         this.generation = generation;
         this.members = members;
         this.candidates = candidates;
         this.picker = picker;
+        this.byStickyToken = new HashMap<>(members.length * 2);
+        for (ServerState s : members) {
+            byStickyToken.put(s.stickyToken(), s);
+        }
+    }
+
+    /** The member with this sticky token, or null. */
+    ServerState byStickyToken(String token) {
+        return byStickyToken.get(token);
     }
 
     public long generation() {
