@@ -86,7 +86,7 @@ public final class Pool {
         this.scheduler = scheduler;
         this.pickerFactory = pickerFactory;
         this.activeChecks = activeChecks;
-        this.sessions = new SessionTable(sessionIdleTimeout, maxSessions);
+        this.sessions = new SessionTable(sessionIdleTimeout, maxSessions, ticker);
         this.tickerOrigin = ticker.read();
         this.wallOriginMillis = System.currentTimeMillis();
         this.metrics = new Metrics(tickerOrigin);
@@ -172,6 +172,11 @@ public final class Pool {
     }
 
     /** The id of the server this session is bound to, or null. */
+    public long sessionCount() {
+        sessions.cleanUp();
+        return sessions.size();
+    }
+
     public String sessionServer(String sessionKey) {
         ServerState s = sessions.get(Objects.requireNonNull(sessionKey, "sessionKey"));
         return s == null ? null : s.id();

@@ -3,6 +3,7 @@ package dev.fairload.lb.internal;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Scheduler;
+import dev.fairload.lb.Ticker;
 import dev.fairload.lb.internal.pick.Hashing;
 import java.time.Duration;
 
@@ -21,8 +22,9 @@ import java.time.Duration;
 final class SessionTable {
     private final Cache<Long, ServerState> cache;
 
-    SessionTable(Duration idleTimeout, long maximumSize) {
+    SessionTable(Duration idleTimeout, long maximumSize, Ticker ticker) {
         this.cache = Caffeine.newBuilder()
+                .ticker(ticker::read)
                 .expireAfterAccess(idleTimeout)
                 .maximumSize(maximumSize)
                 .scheduler(Scheduler.systemScheduler())
