@@ -2,6 +2,9 @@ package dev.fairload.lb;
 
 import dev.fairload.lb.event.LbEventListener;
 import dev.fairload.lb.event.Subscription;
+import dev.fairload.lb.health.ActiveHealthCheck;
+import dev.fairload.lb.health.HealthReport;
+import dev.fairload.lb.health.OutlierDetection;
 import dev.fairload.lb.internal.Pool;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,18 +54,21 @@ public final class LoadBalancer implements AutoCloseable {
         this.ownsScheduler = b.scheduler == null;
         this.scheduler = ownsScheduler ? newScheduler(b.name) : b.scheduler;
         this.strategy = b.strategy;
-        this.pool = new Pool(
+        this.pool = new Pool(new Pool.Settings(
                 b.name,
                 b.ticker,
                 scheduler,
                 scheduler,
                 b.strategy.newPickerFactory(),
-                false,
                 b.sessionTimeout,
-                b.maxSessions);
+                b.maxSessions,
+                b.activeHealthCheck,
+                b.outlierDetection,
+                b.slowStart,
+                b.panicThreshold));
         this.serverPool = new ServerPool(pool);
         for (Server server : b.servers) {
-            pool.add(server);
+            pool.add(server, true);
         }
     }
 
@@ -133,6 +139,56 @@ public final class LoadBalancer implements AutoCloseable {
         return pool.sessionServer(sessionKey);
     }
 
+    /** What the balancer knows of a server's health. @throws java.util.NoSuchElementException for an unknown id */
+    public HealthReport health(String serverId) {
+        return pool.health(serverId);
+    }
+
+    /** The active health-check settings. */
+    public ActiveHealthCheck activeHealthCheck() {
+        return pool.activeHealthCheck();
+    }
+
+    /**
+     * Replaces the active health-check settings, applied to every server at once (each is checked again).
+     *
+     * @throws IllegalArgumentException, changing nothing, if a server's own interval is not longer than the
+     *     new timeout
+     */
+    public void activeHealthCheck(ActiveHealthCheck config) {
+        pool.activeHealthCheck(config);
+    }
+
+    /** The passive health-check settings. */
+    public OutlierDetection outlierDetection() {
+        return pool.outlierDetection();
+    }
+
+    /** Replaces the passive health-check settings; turning them off lets ejected servers back at once. */
+    public void outlierDetection(OutlierDetection config) {
+        pool.outlierDetection(config);
+    }
+
+    /** The slow-start window; zero when off. */
+    public Duration slowStart() {
+        return pool.slowStart();
+    }
+
+    /** Sets the slow-start window; zero turns it off. @throws IllegalArgumentException if negative */
+    public void slowStart(Duration window) {
+        pool.slowStart(window);
+    }
+
+    /** The panic threshold in percent; 0 when off. */
+    public int panicThreshold() {
+        return pool.panicThreshold();
+    }
+
+    /** Sets the panic threshold in percent of healthy servers; 0 turns it off. @throws IllegalArgumentException outside 0-100 */
+    public void panicThreshold(int percent) {
+        pool.panicThreshold(percent);
+    }
+
     /** Current counters and latency percentiles. Cost: O(servers + histogram buckets). */
     public MetricsSnapshot metrics() {
         return pool.metrics();
@@ -143,9 +199,10 @@ public final class LoadBalancer implements AutoCloseable {
         return pool.addListener(listener);
     }
 
-    /** Stops the balancer's own scheduler. Leases still open may be completed afterwards. */
+    /** Stops health checks and the balancer's own threads. Leases still open may be completed afterwards. */
     @Override
     public void close() {
+        pool.close();
         if (ownsScheduler) {
             scheduler.shutdownNow();
         }
@@ -181,6 +238,10 @@ public final class LoadBalancer implements AutoCloseable {
         private long maxSessions = DEFAULT_MAX_SESSIONS;
         private Ticker ticker = Ticker.system();
         private ScheduledExecutorService scheduler;
+        private ActiveHealthCheck activeHealthCheck = ActiveHealthCheck.disabled();
+        private OutlierDetection outlierDetection = OutlierDetection.defaults();
+        private Duration slowStart = Duration.ZERO;
+        private int panicThreshold;
 
         private Builder() {}
 
@@ -210,6 +271,7 @@ public final class LoadBalancer implements AutoCloseable {
                     throw new IllegalArgumentException("server: " + server + " duplicates " + s);
                 }
             }
+            checkInterval(server, activeHealthCheck);
             servers.add(server);
             return this;
         }
@@ -262,6 +324,69 @@ public final class LoadBalancer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Active health checks. Default {@link ActiveHealthCheck#disabled()}: servers are healthy unless drained or
+         * ejected by passive checks.
+         *
+         * @throws IllegalArgumentException if a server added so far has its own interval not longer than the
+         *     timeout
+         */
+        public Builder activeHealthCheck(ActiveHealthCheck config) {
+            Objects.requireNonNull(config, "activeHealthCheck");
+            for (Server s : servers) {
+                checkInterval(s, config);
+            }
+            this.activeHealthCheck = config;
+            return this;
+        }
+
+        /** Passive health checks. Default {@link OutlierDetection#defaults()}. */
+        public Builder outlierDetection(OutlierDetection config) {
+            this.outlierDetection = Objects.requireNonNull(config, "outlierDetection");
+            return this;
+        }
+
+        /**
+         * Ramps a newly healthy server's weight from 10% to 100% over this window. Default zero (off). Affects the
+         * weight-aware strategies ({@code weighted}, {@code least_connections}, {@code power_of_two}, {@code
+         * least_response_time} and the hashing ones), not {@code round_robin} or {@code random}.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder slowStart(Duration window) {
+            Objects.requireNonNull(window, "slowStart");
+            if (window.isNegative()) {
+                throw new IllegalArgumentException("slowStart: " + window + " (expected: >= 0)");
+            }
+            this.slowStart = window;
+            return this;
+        }
+
+        /**
+         * Below this percentage of healthy servers, picks use every server that is not draining (Envoy's panic
+         * mode), counted in {@link MetricsSnapshot#panicPicks()}. Default 0 (off: with no healthy server, picks fail).
+         *
+         * @throws IllegalArgumentException outside 0-100
+         */
+        public Builder panicThreshold(int percent) {
+            if (percent < 0 || percent > 100) {
+                throw new IllegalArgumentException("panicThreshold: " + percent + " (expected: 0-100)");
+            }
+            this.panicThreshold = percent;
+            return this;
+        }
+
+        private static void checkInterval(Server s, ActiveHealthCheck config) {
+            if (config.enabled()
+                    && s.healthCheckInterval().isPresent()
+                    && s.healthCheckInterval().get().compareTo(config.timeout()) <= 0) {
+                throw new IllegalArgumentException(
+                        "healthCheckInterval: " + s.healthCheckInterval().get() + " of " + s.id()
+                                + " (expected: longer than the health-check timeout " + config.timeout() + ")");
+            }
+        }
+
+        /** @throws IllegalArgumentException if a server's own health-check interval is not longer than the timeout */
         public LoadBalancer build() {
             return new LoadBalancer(this);
         }

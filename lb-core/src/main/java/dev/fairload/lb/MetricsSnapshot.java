@@ -18,6 +18,8 @@ import java.util.Map;
  * @param retries picks made for a request that had already tried another server
  * @param failovers sticky requests sent elsewhere because their server was gone, unhealthy or draining
  * @param noServerAvailable picks that found no server
+ * @param panicPicks picks made in panic mode, over every server that is not draining
+ * @param ejections passive-health ejections
  * @param activeSessions sticky sessions currently bound (an estimate, as Caffeine's)
  * @param responsesByClass completed requests by status class: {@code 1xx} to {@code 5xx}, and {@code none}
  *     for failures without a response
@@ -35,6 +37,8 @@ public record MetricsSnapshot(
         long retries,
         long failovers,
         long noServerAvailable,
+        long panicPicks,
+        long ejections,
         long activeSessions,
         Map<String, Long> responsesByClass,
         Duration uptime) {

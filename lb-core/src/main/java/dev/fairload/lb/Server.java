@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -21,10 +22,6 @@ public final class Server {
     public static final int MAX_WEIGHT = 1000;
     /** Weight of a server built without one. */
     public static final int DEFAULT_WEIGHT = 1;
-    /** Health-check path of a server built without one. */
-    public static final String DEFAULT_HEALTH_CHECK_PATH = "/health";
-    /** Health-check interval of a server built without one. */
-    public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = Duration.ofSeconds(30);
 
     private final String id;
     private final String host;
@@ -90,12 +87,14 @@ public final class Server {
         return weight;
     }
 
-    public String healthCheckPath() {
-        return healthCheckPath;
+    /** This server's health-check path, if it overrides the balancer's default. */
+    public Optional<String> healthCheckPath() {
+        return Optional.ofNullable(healthCheckPath);
     }
 
-    public Duration healthCheckInterval() {
-        return healthCheckInterval;
+    /** This server's health-check interval, if it overrides the balancer's default. */
+    public Optional<Duration> healthCheckInterval() {
+        return Optional.ofNullable(healthCheckInterval);
     }
 
     /** When this server was first built (kept by {@link #toBuilder()}). */
@@ -128,8 +127,8 @@ public final class Server {
                 && host.equals(other.host)
                 && port == other.port
                 && weight == other.weight
-                && healthCheckPath.equals(other.healthCheckPath)
-                && healthCheckInterval.equals(other.healthCheckInterval)
+                && Objects.equals(healthCheckPath, other.healthCheckPath)
+                && Objects.equals(healthCheckInterval, other.healthCheckInterval)
                 && addedAt.equals(other.addedAt);
     }
 
@@ -154,8 +153,8 @@ public final class Server {
         private String host;
         private int port;
         private int weight = DEFAULT_WEIGHT;
-        private String healthCheckPath = DEFAULT_HEALTH_CHECK_PATH;
-        private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
+        private String healthCheckPath;
+        private Duration healthCheckInterval;
         private Instant addedAt;
 
         private Builder() {}
@@ -202,24 +201,23 @@ public final class Server {
             return this;
         }
 
-        /** Default {@code /health}. @throws IllegalArgumentException if it does not start with '/' */
+        /**
+         * Overrides the balancer's health-check path for this server.
+         *
+         * @throws IllegalArgumentException if it does not start with '/' or contains spaces
+         */
         public Builder healthCheckPath(String path) {
-            Objects.requireNonNull(path, "healthCheckPath");
-            if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c == 127)) {
-                throw new IllegalArgumentException(
-                        "healthCheckPath: '" + path + "' (expected: a path starting with '/', no spaces)");
-            }
-            this.healthCheckPath = path;
+            this.healthCheckPath = validatePath("healthCheckPath", path);
             return this;
         }
 
-        /** Default 30 s. @throws IllegalArgumentException if not positive */
+        /**
+         * Overrides the balancer's health-check interval for this server.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
         public Builder healthCheckInterval(Duration interval) {
-            Objects.requireNonNull(interval, "healthCheckInterval");
-            if (interval.isNegative() || interval.isZero()) {
-                throw new IllegalArgumentException("healthCheckInterval: " + interval + " (expected: > 0)");
-            }
-            this.healthCheckInterval = interval;
+            this.healthCheckInterval = validatePositive("healthCheckInterval", interval);
             return this;
         }
 
@@ -238,6 +236,23 @@ public final class Server {
                 throw new IllegalStateException("port: missing (expected: 1-65535)");
             }
             return new Server(this);
+        }
+
+        static String validatePath(String field, String path) {
+            Objects.requireNonNull(path, field);
+            if (!path.startsWith("/") || path.length() > 2048 || path.chars().anyMatch(c -> c <= ' ' || c >= 127)) {
+                throw new IllegalArgumentException(
+                        field + ": '" + path + "' (expected: a path starting with '/', printable ASCII, no spaces)");
+            }
+            return path;
+        }
+
+        static Duration validatePositive(String field, Duration value) {
+            Objects.requireNonNull(value, field);
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(field + ": " + value + " (expected: > 0)");
+            }
+            return value;
         }
 
         private static boolean isIdChar(int c) {

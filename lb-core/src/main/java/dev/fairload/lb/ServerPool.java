@@ -36,6 +36,14 @@ public final class ServerPool {
     }
 
     /**
+     * Completes when the server's first active health check has finished, so its status is known; at once when
+     * active checks are off. Completes normally also if the server is removed meanwhile.
+     */
+    public CompletableFuture<Void> firstCheck(String serverId) {
+        return pool.firstCheck(serverId);
+    }
+
+    /**
      * Removes a server at once: no new request goes to it, and requests in flight on it finish normally.
      *
      * @return the removed server

@@ -21,11 +21,13 @@ class ServerPoolTest {
     void add_rejectsDuplicateAddressAndChangesNothing() {
         try (LoadBalancer lb = LoadBalancer.builder().build()) {
             lb.pool().add(Server.builder("127.0.0.1", 9001).id("a").build());
-            assertThatThrownBy(() -> lb.pool().add(Server.builder("127.0.0.1", 9001).id("b").build()))
+            assertThatThrownBy(() -> lb.pool()
+                            .add(Server.builder("127.0.0.1", 9001).id("b").build()))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("127.0.0.1:9001")
                     .hasMessageContaining("a");
-            assertThatThrownBy(() -> lb.pool().add(Server.builder("127.0.0.2", 9001).id("a").build()))
+            assertThatThrownBy(() -> lb.pool()
+                            .add(Server.builder("127.0.0.2", 9001).id("a").build()))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("serverId: 'a'");
             assertThat(lb.pool().list()).extracting(ServerView::id).containsExactly("a");
@@ -67,7 +69,8 @@ class ServerPoolTest {
             lb.pool().remove("a");
             await().atMost(5, TimeUnit.SECONDS).until(() -> events.size() == 5);
             assertThat(events.get(0)).isInstanceOf(LbEvent.ServerAdded.class);
-            assertThat(events.get(1)).isEqualTo(new LbEvent.WeightChanged(events.get(1).server(), 1, 5));
+            assertThat(events.get(1))
+                    .isEqualTo(new LbEvent.WeightChanged(events.get(1).server(), 1, 5));
             assertThat(events.get(2))
                     .isEqualTo(new LbEvent.StatusChanged(
                             events.get(2).server(), ServerStatus.HEALTHY, ServerStatus.DRAINING, "drain"));

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class ServerTest {
 
@@ -41,8 +41,13 @@ class ServerTest {
         assertThatThrownBy(() -> b.id("has space")).hasMessageStartingWith("id: 'has space'");
         Server s = b.weight(7).build();
         assertThat(s.weight()).isEqualTo(7);
-        assertThat(s.healthCheckPath()).isEqualTo("/health");
-        assertThat(s.healthCheckInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(s.healthCheckPath()).isEmpty();
+        assertThat(s.healthCheckInterval()).isEmpty();
+        Server overriding = b.healthCheckPath("/ready")
+                .healthCheckInterval(Duration.ofSeconds(5))
+                .build();
+        assertThat(overriding.healthCheckPath()).contains("/ready");
+        assertThat(overriding.healthCheckInterval()).contains(Duration.ofSeconds(5));
     }
 
     @Test

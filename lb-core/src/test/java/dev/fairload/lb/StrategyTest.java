@@ -40,9 +40,11 @@ class StrategyTest {
         int perServer = 4_000;
         try (LoadBalancer lb = balancer(Strategy.roundRobin(), numbered(servers))) {
             Map<String, LongAdder> counts = new ConcurrentHashMap<>();
-            runConcurrently(8, servers * perServer, () -> counts.computeIfAbsent(
-                            pickId(lb, PickContext.empty()), k -> new LongAdder())
-                    .increment());
+            runConcurrently(
+                    8,
+                    servers * perServer,
+                    () -> counts.computeIfAbsent(pickId(lb, PickContext.empty()), k -> new LongAdder())
+                            .increment());
             assertThat(counts).hasSize(servers);
             counts.values().forEach(c -> assertThat(c.sum()).isEqualTo(perServer));
         }
@@ -69,7 +71,10 @@ class StrategyTest {
                     firstCycle.append(id);
                 }
             }
-            assertThat(counts).containsEntry("a", 5_000).containsEntry("b", 3_000).containsEntry("c", 2_000);
+            assertThat(counts)
+                    .containsEntry("a", 5_000)
+                    .containsEntry("b", 3_000)
+                    .containsEntry("c", 2_000);
             assertThat(longestRunOfA).isLessThanOrEqualTo(2);
             assertThat(firstCycle.toString()).isEqualTo("abcaabacba");
         }
@@ -97,7 +102,8 @@ class StrategyTest {
             assertThat(List.of(first.server().id(), second.server().id())).doesNotHaveDuplicates();
             String free = servers.stream()
                     .map(Server::id)
-                    .filter(id -> !id.equals(first.server().id()) && !id.equals(second.server().id()))
+                    .filter(id -> !id.equals(first.server().id())
+                            && !id.equals(second.server().id()))
                     .findFirst()
                     .orElseThrow();
             for (int i = 0; i < 10; i++) {
@@ -127,7 +133,8 @@ class StrategyTest {
             for (int i = 0; i < 400; i++) {
                 held.add(lb.pick());
             }
-            long heavy = held.stream().filter(l -> l.server().id().equals("heavy")).count();
+            long heavy =
+                    held.stream().filter(l -> l.server().id().equals("heavy")).count();
             assertThat(heavy).isBetween(290L, 310L);
             held.forEach(Lease::close);
         }
@@ -137,7 +144,8 @@ class StrategyTest {
     void ipHash_sameAddressSameServer() {
         try (LoadBalancer lb = balancer(Strategy.ipHash(), numbered(10))) {
             for (int i = 0; i < 1_000; i++) {
-                PickContext ctx = PickContext.builder().clientAddress(address(i)).build();
+                PickContext ctx =
+                        PickContext.builder().clientAddress(address(i)).build();
                 String first = pickId(lb, ctx);
                 for (int k = 0; k < 3; k++) {
                     assertThat(pickId(lb, ctx)).isEqualTo(first);
@@ -148,7 +156,9 @@ class StrategyTest {
 
     @Test
     void ipHash_removingOneOfTenRemapsLittle() {
-        assertMinimalRemap(Strategy.ipHash(), i -> PickContext.builder().clientAddress(address(i)).build());
+        assertMinimalRemap(
+                Strategy.ipHash(),
+                i -> PickContext.builder().clientAddress(address(i)).build());
     }
 
     @Test
@@ -160,7 +170,9 @@ class StrategyTest {
                 assertThat(pickId(lb, ctx)).isEqualTo(first);
             }
         }
-        assertMinimalRemap(Strategy.consistentHash(), i -> PickContext.builder().hashKey("key-" + i).build());
+        assertMinimalRemap(
+                Strategy.consistentHash(),
+                i -> PickContext.builder().hashKey("key-" + i).build());
     }
 
     private static void assertMinimalRemap(Strategy strategy, java.util.function.IntFunction<PickContext> key) {
@@ -300,9 +312,11 @@ class StrategyTest {
                                     .isNotEqualTo(first.server().id());
                             try (Lease third = lb.pick(retry.withExcluded(second.server()))) {
                                 assertThat(third.server().id())
-                                        .isNotIn(first.server().id(), second.server().id());
-                                PickContext all = retry.withExcluded(second.server())
-                                        .withExcluded(third.server());
+                                        .isNotIn(
+                                                first.server().id(),
+                                                second.server().id());
+                                PickContext all =
+                                        retry.withExcluded(second.server()).withExcluded(third.server());
                                 assertThat(lb.pick(all).unavailableReason()).isEqualTo(Lease.Unavailable.ALL_TRIED);
                             }
                         }
@@ -382,12 +396,14 @@ class StrategyTest {
                 assertThat(switches.get(10, TimeUnit.SECONDS)).isGreaterThan(1);
                 switcher.shutdown();
             }
-            long recorded =
-                    lb.pool().list().stream().mapToLong(ServerView::totalRequests).sum();
+            long recorded = lb.pool().list().stream()
+                    .mapToLong(ServerView::totalRequests)
+                    .sum();
             assertThat(picked.sum()).isEqualTo((long) threads * perThread);
             assertThat(recorded).isEqualTo(picked.sum());
             assertThat(lb.metrics().totalRequests()).isEqualTo(picked.sum());
-            assertThat(lb.pool().list()).allSatisfy(v -> assertThat(v.inFlight()).isZero());
+            assertThat(lb.pool().list())
+                    .allSatisfy(v -> assertThat(v.inFlight()).isZero());
         }
     }
 

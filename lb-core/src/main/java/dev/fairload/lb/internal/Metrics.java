@@ -16,6 +16,8 @@ final class Metrics {
     private final LongAdder retries = new LongAdder();
     private final LongAdder failovers = new LongAdder();
     private final LongAdder unavailable = new LongAdder();
+    private final LongAdder panicPicks = new LongAdder();
+    private final LongAdder ejections = new LongAdder();
     private final LongAdder[] byClass = new LongAdder[CLASSES.length];
     private final LatencyHistogram latency = new LatencyHistogram();
     private final RateWindow rate;
@@ -53,6 +55,14 @@ final class Metrics {
         unavailable.increment();
     }
 
+    void panicPick() {
+        panicPicks.increment();
+    }
+
+    void ejection() {
+        ejections.increment();
+    }
+
     MetricsSnapshot snapshot(long nowNanos, long inFlight, long sessions) {
         long count = total.sum();
         long[] counts = latency.counts();
@@ -73,6 +83,8 @@ final class Metrics {
                 retries.sum(),
                 failovers.sum(),
                 unavailable.sum(),
+                panicPicks.sum(),
+                ejections.sum(),
                 sessions,
                 classes,
                 Duration.ofNanos(nowNanos - startNanos));

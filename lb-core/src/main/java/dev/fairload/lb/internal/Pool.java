@@ -10,7 +10,12 @@ import dev.fairload.lb.Ticker;
 import dev.fairload.lb.event.LbEvent;
 import dev.fairload.lb.event.LbEventListener;
 import dev.fairload.lb.event.Subscription;
+import dev.fairload.lb.health.ActiveHealthCheck;
+import dev.fairload.lb.health.HealthReport;
+import dev.fairload.lb.health.OutlierDetection;
 import dev.fairload.lb.internal.pick.PickerFactory;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,6 +44,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Events: listeners are called in order on a serial executor, never on the request path and never while
  * the lock is held.
+ *
+ * <p>Health: a server's status derives from an admin drain, the active checker's verdict and a passive
+ * ejection ({@link #deriveStatus}). Passive ejection follows Envoy's outlier detection: the request path
+ * counts consecutive failures lock-free and, at the threshold, posts the ejection to the scheduler; the
+ * control plane applies it unless it would eject more than the allowed share. When the ejection time ends
+ * the server is offered to exactly one trial request (claimed with a CAS on the pick path), whose outcome
+ * brings it back or ejects it again for longer. Each server's ejection state is mirrored in a resilience4j
+ * circuit breaker (CLOSED in rotation, OPEN ejected, HALF_OPEN awaiting its trial).
+ *
+ * <p>Slow start ramps a newly healthy server's effective weight from 10% to 100% over a window, in ten
+ * steps, each a snapshot. Panic mode (off by default): when fewer than the threshold's share of servers
+ * are healthy, picks use every server that is not draining, as Envoy does.
  */
 public final class Pool {
     /** Status code recorded for a request that got no response. */
@@ -50,47 +67,63 @@ public final class Pool {
     private final String name;
     private final Executor events;
     private final ScheduledExecutorService scheduler;
-    private final boolean activeChecks;
     private final SessionTable sessions;
+    private final ActiveChecker checker;
+    private final CircuitBreakerRegistry circuits;
     private final Metrics metrics;
     private final long wallOriginMillis;
     private final long tickerOrigin;
     private final List<LbEventListener> listeners = new CopyOnWriteArrayList<>();
-    private final List<OutcomeObserver> observers = new CopyOnWriteArrayList<>();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, ServerState> byId = new LinkedHashMap<>(); // guarded by lock
     private final Map<String, ServerState> byAuthority = new LinkedHashMap<>(); // guarded by lock
     private PickerFactory pickerFactory; // guarded by lock
     private long generation; // guarded by lock
+    private volatile ActiveHealthCheck activeHealthCheck; // written under lock
+    private volatile OutlierDetection outlierDetection; // written under lock
+    private Duration slowStart; // guarded by lock
+    private int panicThresholdPercent; // guarded by lock
+    private boolean rampScheduled; // guarded by lock
+    private boolean panicking; // guarded by lock
 
     private volatile Snapshot snapshot;
 
-    /** Sees every completed request; used by passive health. Runs on the request path: must be cheap. */
-    public interface OutcomeObserver {
-        void onOutcome(ServerState server, int statusCode, boolean failure, int consecutiveFailures);
-    }
-
-    public Pool(
+    /** What a pool is built from. */
+    public record Settings(
             String name,
             Ticker ticker,
             Executor eventExecutor,
             ScheduledExecutorService scheduler,
             PickerFactory pickerFactory,
-            boolean activeChecks,
             Duration sessionIdleTimeout,
-            long maxSessions) {
-        this.name = name;
-        this.ticker = ticker;
-        this.events = new SerialExecutor(eventExecutor);
-        this.scheduler = scheduler;
-        this.pickerFactory = pickerFactory;
-        this.activeChecks = activeChecks;
-        this.sessions = new SessionTable(sessionIdleTimeout, maxSessions, ticker);
+            long maxSessions,
+            ActiveHealthCheck activeHealthCheck,
+            OutlierDetection outlierDetection,
+            Duration slowStart,
+            int panicThresholdPercent) {}
+
+    public Pool(Settings settings) {
+        this.name = settings.name();
+        this.ticker = settings.ticker();
+        this.events = new SerialExecutor(settings.eventExecutor());
+        this.scheduler = settings.scheduler();
+        this.pickerFactory = settings.pickerFactory();
+        this.sessions = new SessionTable(settings.sessionIdleTimeout(), settings.maxSessions(), ticker);
+        this.activeHealthCheck = settings.activeHealthCheck();
+        this.outlierDetection = settings.outlierDetection();
+        this.slowStart = settings.slowStart();
+        this.panicThresholdPercent = settings.panicThresholdPercent();
+        this.checker = new ActiveChecker(this, scheduler, activeHealthCheck);
+        this.circuits = CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
+                // Transitions are driven by the outlier rules above, never by the breaker's own window.
+                .automaticTransitionFromOpenToHalfOpenEnabled(false)
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .build());
         this.tickerOrigin = ticker.read();
         this.wallOriginMillis = System.currentTimeMillis();
         this.metrics = new Metrics(tickerOrigin);
-        this.snapshot = new Snapshot(0, new ServerState[0], new ServerState[0], null);
+        this.snapshot = new Snapshot(0, new ServerState[0], new ServerState[0], null, new ServerState[0], false);
     }
 
     public String name() {
@@ -103,7 +136,9 @@ public final class Pool {
         Snapshot current = snapshot;
         ServerState chosen;
         String sessionKey = context.sessionKey();
-        if (context.stickyToken() != null) {
+        if (current.trials.length != 0 && (chosen = claimTrial(current, context)) != null) {
+            // One request probes an ejected server whose ejection time is over.
+        } else if (context.stickyToken() != null) {
             chosen = tokenChoice(current, context);
         } else if (sessionKey == null) {
             chosen = current.choose(context);
@@ -117,8 +152,22 @@ public final class Pool {
         if (context.excludedCount() > 0) {
             metrics.retry();
         }
+        if (current.panic) {
+            metrics.panicPick();
+        }
         chosen.acquire();
         return new LeaseImpl(this, chosen, ticker.read());
+    }
+
+    private static ServerState claimTrial(Snapshot current, PickContext context) {
+        for (ServerState s : current.trials) {
+            if (!context.isExcluded(s.id())
+                    && s.trial.get() == ServerState.TRIAL_AVAILABLE
+                    && s.trial.compareAndSet(ServerState.TRIAL_AVAILABLE, ServerState.TRIAL_CLAIMED)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     private ServerState tokenChoice(Snapshot current, PickContext context) {
@@ -150,13 +199,35 @@ public final class Pool {
         boolean failure = statusCode == NO_RESPONSE || statusCode >= 500;
         int consecutive = state.record(failure, latencyNanos, nowNanos);
         metrics.record(statusCode, failure, latencyNanos, nowNanos);
-        for (OutcomeObserver observer : observers) {
-            observer.onOutcome(state, statusCode, failure, consecutive);
+        if (state.trial.get() == ServerState.TRIAL_CLAIMED
+                && state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.NO_TRIAL)) {
+            post(() -> trialFinished(state, !failure, failure ? describeStatus(statusCode) : null));
+        } else if (failure) {
+            OutlierDetection od = outlierDetection;
+            if (od.enabled()
+                    && consecutive >= od.consecutiveFailures()
+                    && state.ejectionPending.compareAndSet(false, true)) {
+                post(() -> eject(state, consecutive + " consecutive failures"));
+            }
         }
     }
 
     void recordCancel(ServerState state) {
         state.release();
+        // A cancelled trial proves nothing: offer the trial again.
+        state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.TRIAL_AVAILABLE);
+    }
+
+    private static String describeStatus(int statusCode) {
+        return statusCode == NO_RESPONSE ? "no response" : "status " + statusCode;
+    }
+
+    private void post(Runnable task) {
+        try {
+            scheduler.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Closing: health changes no longer matter.
+        }
     }
 
     // Sessions -------------------------------------------------------------------------------------------
@@ -197,10 +268,16 @@ public final class Pool {
      * Adds a server. Throws {@link IllegalStateException} if its id or host:port is already in the pool.
      */
     public ServerView add(Server server) {
+        return add(server, false);
+    }
+
+    /** Adds a server; {@code spreadFirstCheck} spreads the first active check over a second (initial pool). */
+    public ServerView add(Server server, boolean spreadFirstCheck) {
         Objects.requireNonNull(server, "server");
         ServerState state;
         lock.lock();
         try {
+            validateInterval(server, activeHealthCheck);
             if (byId.containsKey(server.id())) {
                 throw new IllegalStateException("serverId: '" + server.id() + "' is already in the pool");
             }
@@ -211,9 +288,16 @@ public final class Pool {
             }
             state = new ServerState(server, ServerStatus.HEALTHY);
             state.status(deriveStatus(state));
+            state.circuit = circuits.circuitBreaker(server.id());
+            if (state.status() == ServerStatus.HEALTHY) {
+                state.healthySinceNanos = ticker.read();
+            }
             byId.put(server.id(), state);
             byAuthority.put(server.authority(), state);
             publish();
+            if (activeHealthCheck.enabled()) {
+                checker.start(state, spreadFirstCheck);
+            }
             log.info("{}: added {} ({})", name, server, state.status().jsonName());
         } finally {
             lock.unlock();
@@ -234,6 +318,8 @@ public final class Pool {
             byId.remove(serverId);
             byAuthority.remove(state.server().authority());
             state.pickable(false);
+            checker.stop(serverId);
+            circuits.remove(serverId);
             publish();
             removed = state.server();
             log.info("{}: removed {} with {} in flight", name, removed, state.inFlight());
@@ -310,31 +396,290 @@ public final class Pool {
     }
 
     /** Records the active checker's verdict on a server; ignored for servers no longer in the pool. */
-    public void activeCheckResult(String serverId, boolean up, String reason) {
+    void activeCheckResult(String serverId, boolean up, String reason) {
         lock.lock();
         try {
             ServerState state = byId.get(serverId);
-            if (state != null) {
-                state.activeUp = up;
-                updateStatus(state, reason);
+            if (state == null || !activeHealthCheck.enabled()) {
+                return;
+            }
+            state.activeUp = up;
+            if (up) {
+                unejectIfDue(state, "active check passed");
+            }
+            updateStatus(state, reason);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A passing check that changed no verdict may still end a passive ejection whose time is over. */
+    void activeCheckPassed(ServerState state) {
+        if (state.ejected) {
+            lock.lock();
+            try {
+                if (byId.get(state.id()) == state && unejectIfDue(state, "active check passed")) {
+                    updateStatus(state, "active check passed after ejection");
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** The first active check of a server has finished (at once when active checks are off). */
+    public CompletableFuture<Void> firstCheck(String serverId) {
+        ActiveChecker.Target target = checker.target(serverId);
+        return target == null ? CompletableFuture.completedFuture(null) : target.firstCheck;
+    }
+
+    // Passive health ----------------------------------------------------------------------------------------
+
+    private void eject(ServerState state, String reason) {
+        lock.lock();
+        try {
+            state.ejectionPending.set(false);
+            OutlierDetection od = outlierDetection;
+            if (byId.get(state.id()) != state || state.ejected || !od.enabled()) {
+                return;
+            }
+            int ejected = 0;
+            for (ServerState s : byId.values()) {
+                if (s.ejected) {
+                    ejected++;
+                }
+            }
+            int allowed = Math.max(1, byId.size() * od.maxEjectionPercent() / 100);
+            if (ejected >= allowed) {
+                // Start counting again, so the next run of failures asks once more.
+                state.consecutiveFailures.set(0);
+                log.debug("{}: not ejecting {}: {} of {} servers already ejected", name, state.id(), ejected, allowed);
+                return;
+            }
+            long now = ticker.read();
+            if (state.lastUnejectNanos != 0
+                    && now - state.lastUnejectNanos > od.maxEjectionTime().toNanos()) {
+                state.ejections = 0;
+            }
+            state.ejections++;
+            Duration time = od.ejectionTime(state.ejections);
+            state.ejectedUntilNanos = now + time.toNanos();
+            state.ejected = true;
+            state.trial.set(ServerState.NO_TRIAL);
+            state.circuit.transitionToOpenState();
+            metrics.ejection();
+            updateStatus(state, reason + ", ejected for " + time.toSeconds() + " s");
+            scheduleTrial(state, time);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void scheduleTrial(ServerState state, Duration after) {
+        try {
+            scheduler.schedule(() -> offerTrial(state), after.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Closing.
+        }
+    }
+
+    private void offerTrial(ServerState state) {
+        lock.lock();
+        try {
+            if (byId.get(state.id()) != state || !state.ejected) {
+                return;
+            }
+            state.circuit.transitionToHalfOpenState();
+            state.trial.set(ServerState.TRIAL_AVAILABLE);
+            publish();
+            log.info("{}: {} ejection time over, waiting for a trial request", name, state.id());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void trialFinished(ServerState state, boolean passed, String error) {
+        lock.lock();
+        try {
+            if (byId.get(state.id()) != state || !state.ejected) {
+                return;
+            }
+            if (passed) {
+                unejectIfDue(state, "trial request succeeded");
+                updateStatus(state, "trial request succeeded");
+            } else {
+                state.ejected = false;
+                state.consecutiveFailures.set(0);
+                eject(state, "trial request failed (" + error + ")");
+                if (!state.ejected) {
+                    state.circuit.transitionToClosedState();
+                    updateStatus(state, "trial request failed, but the ejection limit is reached");
+                }
             }
         } finally {
             lock.unlock();
         }
     }
 
-    /** Ejects a server from rotation (passive health) or lets it back. */
-    public void setEjected(String serverId, boolean ejected, String reason) {
+    /** Ends an ejection whose time is over. Holding the lock; the caller updates the status. */
+    private boolean unejectIfDue(ServerState state, String reason) {
+        if (!state.ejected || ticker.read() - state.ejectedUntilNanos < 0) {
+            return false;
+        }
+        state.ejected = false;
+        state.trial.set(ServerState.NO_TRIAL);
+        state.lastUnejectNanos = ticker.read();
+        state.consecutiveFailures.set(0);
+        state.circuit.transitionToClosedState();
+        log.debug("{}: {} back from ejection ({})", name, state.id(), reason);
+        return true;
+    }
+
+    // Health configuration ------------------------------------------------------------------------------
+
+    public ActiveHealthCheck activeHealthCheck() {
+        return activeHealthCheck;
+    }
+
+    /**
+     * Replaces the active-check settings and applies them to every server at once. Throws {@link
+     * IllegalArgumentException}, changing nothing, if a server's own interval is not longer than the timeout.
+     */
+    public void activeHealthCheck(ActiveHealthCheck config) {
+        Objects.requireNonNull(config, "activeHealthCheck");
         lock.lock();
         try {
-            ServerState state = byId.get(serverId);
-            if (state != null && state.ejected != ejected) {
-                state.ejected = ejected;
-                updateStatus(state, reason);
+            for (ServerState s : byId.values()) {
+                validateInterval(s.server(), config);
+            }
+            ActiveHealthCheck old = activeHealthCheck;
+            activeHealthCheck = config;
+            if (!config.enabled()) {
+                for (ServerState s : byId.values()) {
+                    checker.stop(s.id());
+                    s.activeUp = null;
+                    updateStatus(s, "active checks off");
+                }
+            } else if (!old.enabled()) {
+                checker.reconfigure(config);
+                for (ServerState s : byId.values()) {
+                    checker.start(s, true);
+                }
+            } else {
+                checker.reconfigure(config);
+            }
+            log.info("{}: active health checks: {}", name, config);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public OutlierDetection outlierDetection() {
+        return outlierDetection;
+    }
+
+    /** Replaces the passive-check settings; turning them off lets every ejected server back at once. */
+    public void outlierDetection(OutlierDetection config) {
+        Objects.requireNonNull(config, "outlierDetection");
+        lock.lock();
+        try {
+            outlierDetection = config;
+            if (!config.enabled()) {
+                for (ServerState s : byId.values()) {
+                    if (s.ejected) {
+                        s.ejectedUntilNanos = ticker.read();
+                        unejectIfDue(s, "passive checks off");
+                        updateStatus(s, "passive checks off");
+                    }
+                }
             }
         } finally {
             lock.unlock();
         }
+    }
+
+    public Duration slowStart() {
+        lock.lock();
+        try {
+            return slowStart;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sets the slow-start window; zero turns slow start off. */
+    public void slowStart(Duration window) {
+        Objects.requireNonNull(window, "slowStart");
+        if (window.isNegative()) {
+            throw new IllegalArgumentException("slowStart: " + window + " (expected: >= 0)");
+        }
+        lock.lock();
+        try {
+            slowStart = window;
+            publish();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int panicThreshold() {
+        lock.lock();
+        try {
+            return panicThresholdPercent;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sets the panic threshold in percent of healthy servers; 0 turns panic mode off. */
+    public void panicThreshold(int percent) {
+        if (percent < 0 || percent > 100) {
+            throw new IllegalArgumentException("panicThreshold: " + percent + " (expected: 0-100)");
+        }
+        lock.lock();
+        try {
+            panicThresholdPercent = percent;
+            publish();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void validateInterval(Server server, ActiveHealthCheck config) {
+        Duration interval = server.healthCheckInterval().orElse(null);
+        if (config.enabled() && interval != null && interval.compareTo(config.timeout()) <= 0) {
+            throw new IllegalArgumentException("healthCheckInterval: " + interval.toSeconds()
+                    + " s (expected: longer than the health-check timeout "
+                    + config.timeout().toSeconds() + " s)");
+        }
+    }
+
+    public HealthReport health(String serverId) {
+        ServerState s = stateOf(serverId);
+        ActiveChecker.Target target = checker.target(serverId);
+        long checked = s.lastHealthCheckMillis();
+        lock.lock();
+        try {
+            return new HealthReport(
+                    s.id(),
+                    s.status(),
+                    target != null,
+                    checked == 0 ? null : Instant.ofEpochMilli(checked),
+                    target == null || target.lastDurationNanos < 0 ? null : Duration.ofNanos(target.lastDurationNanos),
+                    target == null ? 0 : target.successes,
+                    target == null ? 0 : target.failures,
+                    target == null ? null : target.lastError,
+                    s.ejected,
+                    s.ejections,
+                    s.ejected ? wallClock(s.ejectedUntilNanos) : null,
+                    s.circuit == null ? "CLOSED" : s.circuit.getState().name());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void close() {
+        checker.close();
     }
 
     public void strategy(PickerFactory factory) {
@@ -354,6 +699,9 @@ public final class Pool {
             return;
         }
         state.status(to);
+        if (to == ServerStatus.HEALTHY) {
+            state.healthySinceNanos = ticker.read();
+        }
         publish();
         log.info("{}: {} {} -> {} ({})", name, state.id(), from.jsonName(), to.jsonName(), reason);
         if (to != ServerStatus.HEALTHY && snapshot.candidates.length == 0 && snapshot.members.length > 0) {
@@ -369,7 +717,7 @@ public final class Pool {
         if (state.ejected || Boolean.FALSE.equals(state.activeUp)) {
             return ServerStatus.UNHEALTHY;
         }
-        if (activeChecks && state.activeUp == null) {
+        if (activeHealthCheck.enabled() && state.activeUp == null) {
             return ServerStatus.UNKNOWN;
         }
         return ServerStatus.HEALTHY;
@@ -378,24 +726,93 @@ public final class Pool {
     /** Builds and publishes the snapshot for the current state. Holding the lock. */
     private void publish() {
         ServerState[] members = byId.values().toArray(new ServerState[0]);
-        List<ServerState> candidates = new ArrayList<>(members.length);
+        List<ServerState> healthy = new ArrayList<>(members.length);
+        List<ServerState> trials = new ArrayList<>();
+        long now = ticker.read();
+        boolean ramping = false;
         for (ServerState s : members) {
-            boolean pickable = s.status() == ServerStatus.HEALTHY;
-            s.pickable(pickable);
-            if (pickable) {
-                candidates.add(s);
+            boolean isHealthy = s.status() == ServerStatus.HEALTHY;
+            if (isHealthy) {
+                healthy.add(s);
+            }
+            if (s.trial.get() != ServerState.NO_TRIAL) {
+                trials.add(s);
+            }
+            int weight = s.server().weight();
+            int effective = isHealthy ? rampedWeight(weight, now - s.healthySinceNanos) : weight;
+            ramping |= effective < weight;
+            s.effectiveWeight(effective);
+        }
+        List<ServerState> candidates = healthy;
+        boolean panic = panicThresholdPercent > 0
+                && members.length > 0
+                && healthy.size() * 100 < panicThresholdPercent * members.length;
+        if (panic) {
+            candidates = new ArrayList<>(members.length);
+            for (ServerState s : members) {
+                if (s.status() != ServerStatus.DRAINING) {
+                    candidates.add(s);
+                }
+            }
+        }
+        if (panic != panicking) {
+            panicking = panic;
+            if (panic) {
+                log.warn(
+                        "{}: panic: only {} of {} servers healthy (threshold {}%), balancing over all of them",
+                        name, healthy.size(), members.length, panicThresholdPercent);
+            } else {
+                log.info("{}: panic over: {} of {} servers healthy", name, healthy.size(), members.length);
             }
         }
         for (ServerState s : members) {
-            s.effectiveWeight(s.server().weight());
+            s.pickable(false);
         }
         ServerState[] chosen = candidates.toArray(new ServerState[0]);
         int[] weights = new int[chosen.length];
         for (int i = 0; i < chosen.length; i++) {
+            chosen[i].pickable(true);
             weights[i] = chosen[i].effectiveWeight();
         }
         snapshot = new Snapshot(
-                ++generation, members, chosen, chosen.length == 0 ? null : pickerFactory.newPicker(chosen, weights));
+                ++generation,
+                members,
+                chosen,
+                chosen.length == 0 ? null : pickerFactory.newPicker(chosen, weights),
+                trials.toArray(new ServerState[0]),
+                panic);
+        if (ramping && !rampScheduled) {
+            rampScheduled = true;
+            long step = Math.max(1, slowStart.toNanos() / RAMP_STEPS);
+            try {
+                scheduler.schedule(this::rampStep, step, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                rampScheduled = false;
+            }
+        }
+    }
+
+    /** Slow start moves in this many steps, each a new snapshot. */
+    static final int RAMP_STEPS = 10;
+
+    /** 10% of the weight at first, then linearly to 100% over the slow-start window. */
+    private int rampedWeight(int weight, long healthyForNanos) {
+        long window = slowStart.toNanos();
+        if (window <= 0 || healthyForNanos >= window) {
+            return weight;
+        }
+        double share = 0.1 + 0.9 * Math.max(0, healthyForNanos) / window;
+        return Math.max(1, (int) Math.ceil(weight * share));
+    }
+
+    private void rampStep() {
+        lock.lock();
+        try {
+            rampScheduled = false;
+            publish();
+        } finally {
+            lock.unlock();
+        }
     }
 
     // Reading ---------------------------------------------------------------------------------------------
@@ -459,10 +876,6 @@ public final class Pool {
         Objects.requireNonNull(listener, "listener");
         listeners.add(listener);
         return () -> listeners.remove(listener);
-    }
-
-    public void addObserver(OutcomeObserver observer) {
-        observers.add(Objects.requireNonNull(observer, "observer"));
     }
 
     private void emit(LbEvent event) {

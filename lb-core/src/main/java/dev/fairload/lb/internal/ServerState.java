@@ -47,6 +47,25 @@ public final class ServerState {
 
     boolean ejected;
 
+    // Passive health, guarded by the pool's lock unless atomic.
+    /** Ejections in a row: the multiplier of the next ejection time. */
+    int ejections;
+
+    long ejectedUntilNanos;
+    long lastUnejectNanos;
+    io.github.resilience4j.circuitbreaker.CircuitBreaker circuit;
+    /** Set when the request path asked the control plane for an ejection that is not applied yet. */
+    final java.util.concurrent.atomic.AtomicBoolean ejectionPending = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Trial request after an ejection: {@link #NO_TRIAL}, {@link #TRIAL_AVAILABLE} or {@link #TRIAL_CLAIMED}. */
+    final AtomicInteger trial = new AtomicInteger();
+
+    static final int NO_TRIAL = 0;
+    static final int TRIAL_AVAILABLE = 1;
+    static final int TRIAL_CLAIMED = 2;
+
+    /** Ticker time at which the server last became healthy, for slow start; 0 if it never was. */
+    long healthySinceNanos;
+
     public ServerState(Server server, ServerStatus initialStatus) {
         this.server = server;
         this.status = initialStatus;

@@ -15,14 +15,27 @@ public final class Snapshot {
     final long generation;
     final ServerState[] members;
     final ServerState[] candidates;
+    /** Ejected servers whose ejection time is over, each waiting for one trial request. Usually empty. */
+    final ServerState[] trials;
+    /** Whether too few servers are healthy and the candidates are every server not draining. */
+    final boolean panic;
+
     private final Picker picker;
     private final Map<String, ServerState> byStickyToken;
 
-    Snapshot(long generation, ServerState[] members, ServerState[] candidates, Picker picker) {
+    Snapshot(
+            long generation,
+            ServerState[] members,
+            ServerState[] candidates,
+            Picker picker,
+            ServerState[] trials,
+            boolean panic) {
         this.generation = generation;
         this.members = members;
         this.candidates = candidates;
         this.picker = picker;
+        this.trials = trials;
+        this.panic = panic;
         this.byStickyToken = new HashMap<>(members.length * 2);
         for (ServerState s : members) {
             byStickyToken.put(s.stickyToken(), s);

@@ -1,0 +1,286 @@
+package dev.fairload.lb.internal;
+
+import dev.fairload.lb.Server;
+import dev.fairload.lb.health.ActiveHealthCheck;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Active health checks over the JDK {@link HttpClient}.
+ *
+ * <p>Threads: the balancer's scheduler only fires checks; the HTTP exchange is asynchronous in the client's
+ * selector thread, and results are handled on a small fixed pool of {@link #WORKERS} daemon threads. A check
+ * that hangs costs its timeout and nothing else: no thread waits for it.
+ *
+ * <p>Schedule: a server's first check runs at once (servers of the initial pool spread over the first second);
+ * the second runs at a random point of the following interval, which spreads servers added together; later
+ * checks come every interval less a random share of up to {@link ActiveHealthCheck#jitter()}.
+ *
+ * <p>Verdicts: the first result decides an unknown server's status; after that {@code fall} failures in a row
+ * take it out and {@code rise} successes in a row bring it back. Each verdict goes to the pool, which
+ * publishes a snapshot at once.
+ */
+final class ActiveChecker implements AutoCloseable {
+    static final int WORKERS = 2;
+    private static final Logger log = LoggerFactory.getLogger(ActiveChecker.class);
+    private static final int MAX_BODY = 64 * 1024;
+
+    private final Pool pool;
+    private final ScheduledExecutorService scheduler;
+    private final ExecutorService workers;
+    private final Map<String, Target> targets = new ConcurrentHashMap<>();
+    private volatile ActiveHealthCheck config;
+    private volatile HttpClient client;
+
+    ActiveChecker(Pool pool, ScheduledExecutorService scheduler, ActiveHealthCheck config) {
+        this.pool = pool;
+        this.scheduler = scheduler;
+        AtomicInteger n = new AtomicInteger();
+        this.workers = Executors.newFixedThreadPool(WORKERS, r -> {
+            Thread t = new Thread(r, "fairload-" + pool.name() + "-health-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.config = config;
+        this.client = newClient(config);
+    }
+
+    /** Per-server check state. Fields other than the future are touched by one check at a time. */
+    final class Target {
+        final ServerState state;
+        final CompletableFuture<Void> firstCheck = new CompletableFuture<>();
+        volatile ScheduledFuture<?> next;
+        volatile boolean stopped;
+        volatile int successes;
+        volatile int failures;
+        volatile String lastError;
+        volatile long lastDurationNanos = -1;
+        Boolean up;
+        int checks;
+
+        Target(ServerState state) {
+            this.state = state;
+        }
+    }
+
+    ActiveHealthCheck config() {
+        return config;
+    }
+
+    Target target(String serverId) {
+        return targets.get(serverId);
+    }
+
+    /** Starts checking a server: at once, or within the first second when {@code spread}. */
+    CompletableFuture<Void> start(ServerState state, boolean spread) {
+        Target target = new Target(state);
+        Target old = targets.put(state.id(), target);
+        if (old != null) {
+            stop(old);
+        }
+        long delayMillis = spread ? ThreadLocalRandom.current().nextLong(1_000) : 0;
+        schedule(target, delayMillis);
+        return target.firstCheck;
+    }
+
+    void stop(String serverId) {
+        Target target = targets.remove(serverId);
+        if (target != null) {
+            stop(target);
+        }
+    }
+
+    private static void stop(Target target) {
+        target.stopped = true;
+        ScheduledFuture<?> next = target.next;
+        if (next != null) {
+            next.cancel(false);
+        }
+        target.firstCheck.complete(null);
+    }
+
+    /** Applies a new configuration to every server, checking each again at once. */
+    void reconfigure(ActiveHealthCheck newConfig) {
+        ActiveHealthCheck old = this.config;
+        this.config = newConfig;
+        if (old.https() != newConfig.https()
+                || old.sslContext() != newConfig.sslContext()
+                || !old.timeout().equals(newConfig.timeout())) {
+            client = newClient(newConfig);
+        }
+        for (Target target : targets.values()) {
+            start(target.state, true);
+        }
+    }
+
+    private void schedule(Target target, long delayMillis) {
+        if (target.stopped) {
+            return;
+        }
+        try {
+            target.next = scheduler.schedule(() -> check(target), delayMillis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The balancer is closing.
+        }
+    }
+
+    private void check(Target target) {
+        if (target.stopped) {
+            return;
+        }
+        ActiveHealthCheck cfg = config;
+        Server server = target.state.server();
+        String path = server.healthCheckPath().orElse(cfg.path());
+        URI uri;
+        try {
+            uri = new URI(cfg.https() ? "https" : "http", null, server.host(), server.port(), null, null, null)
+                    .resolve(path);
+        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+            finish(target, cfg, false, "bad health-check address: " + e.getMessage(), 0);
+            return;
+        }
+        HttpRequest request = HttpRequest.newBuilder(uri)
+                .timeout(cfg.timeout())
+                .header("User-Agent", "fairload-health-check")
+                .GET()
+                .build();
+        long start = System.nanoTime();
+        client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+                .thenApplyAsync(response -> judge(response, cfg), workers)
+                .whenCompleteAsync(
+                        (error, failure) -> {
+                            long took = System.nanoTime() - start;
+                            if (failure != null) {
+                                finish(target, cfg, false, describe(failure), took);
+                            } else {
+                                finish(target, cfg, error == null, error, took);
+                            }
+                        },
+                        workers);
+    }
+
+    /** Null when the answer passes, else why it failed. Reads at most 64 KiB of body. */
+    private static String judge(HttpResponse<InputStream> response, ActiveHealthCheck cfg) {
+        try (InputStream body = response.body()) {
+            int status = response.statusCode();
+            if (status < cfg.expectedStatusMin() || status > cfg.expectedStatusMax()) {
+                return "status " + status;
+            }
+            if (cfg.expectedBody().isPresent()) {
+                String text = new String(body.readNBytes(MAX_BODY), StandardCharsets.UTF_8);
+                if (!text.contains(cfg.expectedBody().get())) {
+                    return "body mismatch";
+                }
+            }
+            return null;
+        } catch (java.io.IOException e) {
+            return describe(e);
+        }
+    }
+
+    static String describe(Throwable failure) {
+        Throwable t = failure;
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof HttpTimeoutException) {
+                return "timeout";
+            }
+            if (c instanceof ConnectException) {
+                return "connection refused";
+            }
+        }
+        String message = t.getMessage();
+        return t.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    private void finish(Target target, ActiveHealthCheck cfg, boolean passed, String error, long tookNanos) {
+        if (target.stopped) {
+            return;
+        }
+        target.lastDurationNanos = tookNanos;
+        target.state.lastHealthCheckMillis(System.currentTimeMillis());
+        String reason;
+        Boolean verdict = null;
+        synchronized (target) {
+            target.checks++;
+            if (passed) {
+                target.successes++;
+                target.failures = 0;
+                if (target.up == null || (!target.up && target.successes >= cfg.rise())) {
+                    verdict = Boolean.TRUE;
+                }
+                reason = target.up == null ? "first check passed" : target.successes + " checks passed";
+            } else {
+                target.failures++;
+                target.successes = 0;
+                target.lastError = error;
+                if (target.up == null || (target.up && target.failures >= cfg.fall())) {
+                    verdict = Boolean.FALSE;
+                }
+                reason = error;
+            }
+            if (verdict != null) {
+                target.up = verdict;
+            }
+        }
+        if (verdict != null) {
+            pool.activeCheckResult(target.state.id(), verdict, reason);
+        } else if (passed) {
+            pool.activeCheckPassed(target.state);
+        }
+        target.firstCheck.complete(null);
+        Duration interval = target.state.server().healthCheckInterval().orElse(cfg.interval());
+        long millis = interval.toMillis();
+        long delay = target.checks == 1
+                ? millis / 2 + ThreadLocalRandom.current().nextLong(Math.max(1, millis / 2))
+                : millis
+                        - (long) (millis
+                                * cfg.jitter()
+                                * ThreadLocalRandom.current().nextDouble());
+        if (log.isDebugEnabled()) {
+            log.debug("{}: check of {} {} ({})", pool.name(), target.state.id(), passed ? "passed" : "failed", reason);
+        }
+        schedule(target, delay);
+    }
+
+    private HttpClient newClient(ActiveHealthCheck cfg) {
+        HttpClient.Builder b = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(cfg.timeout())
+                .executor(workers);
+        cfg.sslContext().ifPresent(b::sslContext);
+        return b.build();
+    }
+
+    @Override
+    public void close() {
+        for (Target target : targets.values()) {
+            stop(target);
+        }
+        targets.clear();
+        workers.shutdownNow();
+    }
+}
