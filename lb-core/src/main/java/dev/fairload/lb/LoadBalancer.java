@@ -67,9 +67,7 @@ public final class LoadBalancer implements AutoCloseable {
                 b.slowStart,
                 b.panicThreshold));
         this.serverPool = new ServerPool(pool);
-        for (Server server : b.servers) {
-            pool.add(server, true);
-        }
+        pool.addInitial(b.servers);
     }
 
     public static Builder builder() {

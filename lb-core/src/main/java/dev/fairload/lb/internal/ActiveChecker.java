@@ -10,7 +10,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -32,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * selector thread, and results are handled on a small fixed pool of {@link #WORKERS} daemon threads. A check
  * that hangs costs its timeout and nothing else: no thread waits for it.
  *
- * <p>Schedule: a server's first check runs at once (servers of the initial pool spread over the first second);
+ * <p>Schedule: a server's first check runs at once (servers of the initial pool spread over their first
+ * interval), and at most {@link #MAX_CONCURRENT_CHECKS} run at a time;
  * the second runs at a random point of the following interval, which spreads servers added together; later
  * checks come every interval less a random share of up to {@link ActiveHealthCheck#jitter()}.
  *
@@ -42,6 +42,12 @@ import org.slf4j.LoggerFactory;
  */
 final class ActiveChecker implements AutoCloseable {
     static final int WORKERS = 2;
+    /**
+     * Most checks in flight at once. Beyond it a due check waits a few milliseconds and tries again, so a
+     * burst (thousands of servers added together) never opens thousands of sockets at once.
+     */
+    static final int MAX_CONCURRENT_CHECKS = 256;
+
     private static final Logger log = LoggerFactory.getLogger(ActiveChecker.class);
     private static final int MAX_BODY = 64 * 1024;
 
@@ -49,6 +55,7 @@ final class ActiveChecker implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final ExecutorService workers;
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
+    private final java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(MAX_CONCURRENT_CHECKS);
     private volatile ActiveHealthCheck config;
     private volatile HttpClient client;
 
@@ -77,9 +84,38 @@ final class ActiveChecker implements AutoCloseable {
         volatile long lastDurationNanos = -1;
         Boolean up;
         int checks;
+        private HttpRequest request;
+        private ActiveHealthCheck requestConfig;
+        private Server requestServer;
 
         Target(ServerState state) {
             this.state = state;
+        }
+
+        /** The check request, built once per configuration and server value; null if the address is unusable. */
+        synchronized HttpRequest request(ActiveHealthCheck cfg) {
+            Server server = state.server();
+            if (request == null || requestConfig != cfg || requestServer != server) {
+                requestConfig = cfg;
+                requestServer = server;
+                request = buildRequest(server, cfg);
+            }
+            return request;
+        }
+    }
+
+    private static HttpRequest buildRequest(Server server, ActiveHealthCheck cfg) {
+        String path = server.healthCheckPath().orElse(cfg.path());
+        try {
+            URI uri = new URI(cfg.https() ? "https" : "http", null, server.host(), server.port(), null, null, null)
+                    .resolve(path);
+            return HttpRequest.newBuilder(uri)
+                    .timeout(cfg.timeout())
+                    .header("User-Agent", "fairload-health-check")
+                    .GET()
+                    .build();
+        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+            return null;
         }
     }
 
@@ -91,14 +127,15 @@ final class ActiveChecker implements AutoCloseable {
         return targets.get(serverId);
     }
 
-    /** Starts checking a server: at once, or within the first second when {@code spread}. */
+    /** Starts checking a server: at once, or at a random point of its first interval when {@code spread}. */
     CompletableFuture<Void> start(ServerState state, boolean spread) {
         Target target = new Target(state);
         Target old = targets.put(state.id(), target);
         if (old != null) {
             stop(old);
         }
-        long delayMillis = spread ? ThreadLocalRandom.current().nextLong(1_000) : 0;
+        long interval = intervalMillis(state, config);
+        long delayMillis = spread ? ThreadLocalRandom.current().nextLong(Math.max(1, interval)) : 0;
         schedule(target, delayMillis);
         return target.firstCheck;
     }
@@ -148,43 +185,43 @@ final class ActiveChecker implements AutoCloseable {
         if (target.stopped) {
             return;
         }
-        ActiveHealthCheck cfg = config;
-        Server server = target.state.server();
-        String path = server.healthCheckPath().orElse(cfg.path());
-        URI uri;
-        try {
-            uri = new URI(cfg.https() ? "https" : "http", null, server.host(), server.port(), null, null, null)
-                    .resolve(path);
-        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
-            finish(target, cfg, false, "bad health-check address: " + e.getMessage(), 0);
+        if (!permits.tryAcquire()) {
+            schedule(target, 5 + ThreadLocalRandom.current().nextLong(20));
             return;
         }
-        HttpRequest request = HttpRequest.newBuilder(uri)
-                .timeout(cfg.timeout())
-                .header("User-Agent", "fairload-health-check")
-                .GET()
-                .build();
+        ActiveHealthCheck cfg = config;
+        HttpRequest request = target.request(cfg);
+        if (request == null) {
+            finish(target, cfg, false, "bad health-check address", 0);
+            return;
+        }
         long start = System.nanoTime();
-        client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
-                .thenApplyAsync(response -> judge(response, cfg), workers)
-                .whenCompleteAsync(
-                        (error, failure) -> {
-                            long took = System.nanoTime() - start;
-                            if (failure != null) {
-                                finish(target, cfg, false, describe(failure), took);
-                            } else {
-                                finish(target, cfg, error == null, error, took);
-                            }
-                        },
-                        workers);
+        // Completions run on the client's executor (the worker pool): no extra hop per check.
+        if (cfg.expectedBody().isPresent()) {
+            client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).handle((response, failure) -> {
+                String error = failure != null ? describe(failure) : judge(response, cfg);
+                finish(target, cfg, error == null, error, System.nanoTime() - start);
+                return null;
+            });
+        } else {
+            client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).handle((response, failure) -> {
+                String error = failure != null ? describe(failure) : judgeStatus(response.statusCode(), cfg);
+                finish(target, cfg, error == null, error, System.nanoTime() - start);
+                return null;
+            });
+        }
+    }
+
+    private static String judgeStatus(int status, ActiveHealthCheck cfg) {
+        return status < cfg.expectedStatusMin() || status > cfg.expectedStatusMax() ? "status " + status : null;
     }
 
     /** Null when the answer passes, else why it failed. Reads at most 64 KiB of body. */
     private static String judge(HttpResponse<InputStream> response, ActiveHealthCheck cfg) {
         try (InputStream body = response.body()) {
-            int status = response.statusCode();
-            if (status < cfg.expectedStatusMin() || status > cfg.expectedStatusMax()) {
-                return "status " + status;
+            String statusError = judgeStatus(response.statusCode(), cfg);
+            if (statusError != null) {
+                return statusError;
             }
             if (cfg.expectedBody().isPresent()) {
                 String text = new String(body.readNBytes(MAX_BODY), StandardCharsets.UTF_8);
@@ -216,6 +253,7 @@ final class ActiveChecker implements AutoCloseable {
     }
 
     private void finish(Target target, ActiveHealthCheck cfg, boolean passed, String error, long tookNanos) {
+        permits.release();
         if (target.stopped) {
             return;
         }
@@ -251,8 +289,7 @@ final class ActiveChecker implements AutoCloseable {
             pool.activeCheckPassed(target.state);
         }
         target.firstCheck.complete(null);
-        Duration interval = target.state.server().healthCheckInterval().orElse(cfg.interval());
-        long millis = interval.toMillis();
+        long millis = intervalMillis(target.state, cfg);
         long delay = target.checks == 1
                 ? millis / 2 + ThreadLocalRandom.current().nextLong(Math.max(1, millis / 2))
                 : millis
@@ -263,6 +300,10 @@ final class ActiveChecker implements AutoCloseable {
             log.debug("{}: check of {} {} ({})", pool.name(), target.state.id(), passed ? "passed" : "failed", reason);
         }
         schedule(target, delay);
+    }
+
+    private static long intervalMillis(ServerState state, ActiveHealthCheck cfg) {
+        return state.server().healthCheckInterval().orElse(cfg.interval()).toMillis();
     }
 
     private HttpClient newClient(ActiveHealthCheck cfg) {

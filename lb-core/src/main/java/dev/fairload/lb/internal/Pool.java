@@ -271,8 +271,47 @@ public final class Pool {
         return add(server, false);
     }
 
-    /** Adds a server; {@code spreadFirstCheck} spreads the first active check over a second (initial pool). */
-    public ServerView add(Server server, boolean spreadFirstCheck) {
+    /** Adds the initial servers with one snapshot; first active checks spread over a second. */
+    public void addInitial(List<Server> servers) {
+        List<ServerState> added = new ArrayList<>(servers.size());
+        lock.lock();
+        try {
+            for (Server server : servers) {
+                validateInterval(server, activeHealthCheck);
+                if (byId.containsKey(server.id()) || byAuthority.containsKey(server.authority())) {
+                    throw new IllegalStateException("server: " + server + " is already in the pool");
+                }
+                ServerState state = newState(server);
+                byId.put(server.id(), state);
+                byAuthority.put(server.authority(), state);
+                added.add(state);
+            }
+            publish();
+            if (activeHealthCheck.enabled()) {
+                for (ServerState state : added) {
+                    checker.start(state, true);
+                }
+            }
+            log.info("{}: started with {} servers", name, added.size());
+        } finally {
+            lock.unlock();
+        }
+        for (ServerState state : added) {
+            emit(new LbEvent.ServerAdded(state.server()));
+        }
+    }
+
+    private ServerState newState(Server server) {
+        ServerState state = new ServerState(server, ServerStatus.HEALTHY);
+        state.status(deriveStatus(state));
+        state.circuit = circuits.circuitBreaker(server.id());
+        if (state.status() == ServerStatus.HEALTHY) {
+            state.healthySinceNanos = ticker.read();
+        }
+        return state;
+    }
+
+    private ServerView add(Server server, boolean spreadFirstCheck) {
         Objects.requireNonNull(server, "server");
         ServerState state;
         lock.lock();
@@ -286,12 +325,7 @@ public final class Pool {
                 throw new IllegalStateException(
                         "host:port: " + server.authority() + " is already in the pool as " + same.id());
             }
-            state = new ServerState(server, ServerStatus.HEALTHY);
-            state.status(deriveStatus(state));
-            state.circuit = circuits.circuitBreaker(server.id());
-            if (state.status() == ServerStatus.HEALTHY) {
-                state.healthySinceNanos = ticker.read();
-            }
+            state = newState(server);
             byId.put(server.id(), state);
             byAuthority.put(server.authority(), state);
             publish();
@@ -802,7 +836,7 @@ public final class Pool {
             return weight;
         }
         double share = 0.1 + 0.9 * Math.max(0, healthyForNanos) / window;
-        return Math.max(1, (int) Math.ceil(weight * share));
+        return Math.max(1, (int) (weight * share));
     }
 
     private void rampStep() {
