@@ -10,6 +10,7 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *   <li>A failure after the request may have been sent, or a 502, 503 or 504 response, is retried only for
  *       idempotent methods (RFC 9110 section 9.2.2) or requests tagged {@link Retryable#YES}, after a backoff,
  *       and only while the service's {@link RetryBudget} allows.
- *   <li>A one-shot or duplex body is never written twice; a cancelled call is never retried.
+ *   <li>A one-shot or duplex body is never written twice; a cancelled or interrupted call is never retried.
  * </ul>
  *
  * <p>Leases: each attempt's lease is completed exactly once. A failed attempt fails its lease at once; a
@@ -84,6 +85,7 @@ public final class BalancedCall {
                 lease.fail(e);
                 boolean notSent = failedBeforeSending(e) || (body != null && body.writes() == writesBefore);
                 boolean retry = attempt < settings.maxRetries()
+                        && !interrupted(e)
                         && (body == null || !body.consumed())
                         && (notSent || retryAfterSending)
                         && (notSent || budget.tryAcquire());
@@ -233,6 +235,12 @@ public final class BalancedCall {
                 || e instanceof PortUnreachableException
                 || e instanceof SSLHandshakeException
                 || e instanceof SSLPeerUnverifiedException;
+    }
+
+    /** A thread interrupt (not a socket timeout) ends the call: the caller wants it to stop. */
+    private static boolean interrupted(IOException e) {
+        return Thread.currentThread().isInterrupted()
+                || (e instanceof InterruptedIOException && !(e instanceof SocketTimeoutException));
     }
 
     private static void pause(CallSettings settings, int retry, IOException cause, List<IOException> earlier)
