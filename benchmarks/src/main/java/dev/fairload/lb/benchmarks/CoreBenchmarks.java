@@ -4,6 +4,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -123,7 +124,8 @@ public final class CoreBenchmarks {
         Map<String, double[]> rows = new TreeMap<>();
         for (int servers : SIZES) {
             for (String strategy : STRATEGIES) {
-                double[] row = new double[6];
+                double[] row = new double[7];
+                row[6] = loadAverage();
                 for (int threads = 1; threads <= 2; threads++) {
                     RunResult result = run(options(PickBenchmark.class, "pickAndComplete", 2)
                             .param("strategy", strategy)
@@ -141,14 +143,14 @@ public final class CoreBenchmarks {
         }
         write("pick", all);
         summary.append("## pick + complete, ns per pick (median of iterations; min-max)\n\n")
-                .append("| strategy | servers | 1 thread | 2 threads | 2 threads / 1 thread |\n")
-                .append("|---|---:|---:|---:|---:|\n");
+                .append("| strategy | servers | 1 thread | 2 threads | 2 threads / 1 thread | load |\n")
+                .append("|---|---:|---:|---:|---:|---:|\n");
         for (String strategy : STRATEGIES) {
             for (int servers : SIZES) {
                 double[] r = rows.get(key(strategy, servers));
                 summary.append(String.format(
                         Locale.ROOT,
-                        "| %s | %,d | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f |%n",
+                        "| %s | %,d | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %.1f |%n",
                         strategy,
                         servers,
                         r[0],
@@ -157,10 +159,13 @@ public final class CoreBenchmarks {
                         r[3],
                         r[4],
                         r[5],
-                        r[3] / r[0]));
+                        r[3] / r[0],
+                        r[6]));
             }
         }
-        summary.append('\n');
+        summary.append("\nload: the machine's 1-minute load average when the configuration started (")
+                .append(Runtime.getRuntime().availableProcessors())
+                .append(" processors).\n\n");
     }
 
     /** Heap allocated per operation, and the time of a pick with and without recording an outcome. */
@@ -210,24 +215,26 @@ public final class CoreBenchmarks {
     private void pool() throws RunnerException, IOException {
         List<RunResult> all = new ArrayList<>();
         summary.append("## add or remove one server at 10,000 servers, ms per change (sampled)\n\n")
-                .append("| strategy | change | samples | median | p90 | p99 | max |\n")
-                .append("|---|---|---:|---:|---:|---:|---:|\n");
+                .append("| strategy | change | samples | median | p90 | p99 | max | load |\n")
+                .append("|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (String strategy : STRATEGIES) {
             for (String method : List.of("add", "remove")) {
+                double load = loadAverage();
                 RunResult result =
                         run(options(PoolChangeBenchmark.class, method, 1).param("strategy", strategy));
                 all.add(result);
                 Statistics s = result.getPrimaryResult().getStatistics();
                 summary.append(String.format(
                         Locale.ROOT,
-                        "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f |%n",
+                        "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.1f |%n",
                         strategy,
                         method,
                         s.getN(),
                         s.getPercentile(50),
                         s.getPercentile(90),
                         s.getPercentile(99),
-                        s.getMax()));
+                        s.getMax(),
+                        load));
             }
         }
         summary.append('\n');
@@ -289,6 +296,11 @@ public final class CoreBenchmarks {
         ResultFormatFactory.getInstance(
                         ResultFormatType.JSON, out.resolve(phase + ".json").toString())
                 .writeOut(results);
+    }
+
+    /** The 1-minute load average, or NaN where the platform does not report it. */
+    private static double loadAverage() {
+        return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
 
     private static String key(String strategy, int servers) {
