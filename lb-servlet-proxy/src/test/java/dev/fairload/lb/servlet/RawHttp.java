@@ -1,0 +1,40 @@
+package dev.fairload.lb.servlet;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/** Sends raw bytes over one connection and reads until the server closes it (or 10 s pass). */
+final class RawHttp {
+    private RawHttp() {}
+
+    static String exchange(int port, String request) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            try {
+                int n;
+                while ((n = in.read(buf)) != -1) {
+                    out.write(buf, 0, n);
+                }
+            } catch (SocketTimeoutException | java.net.SocketException e) {
+                // whatever arrived is the answer
+            }
+            return out.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    static int status(String response) {
+        if (!response.startsWith("HTTP/1.1 ") && !response.startsWith("HTTP/1.0 ")) {
+            return -1;
+        }
+        return Integer.parseInt(response.substring(9, 12));
+    }
+}
