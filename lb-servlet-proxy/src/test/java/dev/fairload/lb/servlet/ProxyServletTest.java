@@ -62,7 +62,8 @@ class ProxyServletTest {
     }
 
     private Response get(String path) throws IOException {
-        return client.newCall(new Request.Builder().url(proxy.url(path)).build()).execute();
+        return client.newCall(new Request.Builder().url(proxy.url(path)).build())
+                .execute();
     }
 
     @Test
@@ -149,8 +150,11 @@ class ProxyServletTest {
 
     @Test
     void slowServer_answers504() throws IOException {
-        runtime.update(runtime.config().toBuilder().maxRetries(0).readTimeoutMillis(300).build());
-        try (Response r = get("/slow?ms=3000")) {
+        runtime.update(runtime.config().toBuilder()
+                .maxRetries(0)
+                .readTimeoutMillis(300)
+                .build());
+        try (Response r = get("/slow?ms=1500")) {
             assertThat(r.code()).isEqualTo(504);
             assertThat(r.body().string()).contains("error");
         }
@@ -175,6 +179,9 @@ class ProxyServletTest {
         r.close(); // drops the connection mid-body
         await().atMost(Duration.ofSeconds(10)).until(() -> lb.metrics().inFlight() == 0);
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> backends.stream().mapToInt(b -> b.abortedDownloads.get()).sum() == 1);
+                .until(() -> backends.stream()
+                                .mapToInt(b -> b.abortedDownloads.get())
+                                .sum()
+                        == 1);
     }
 }

@@ -21,7 +21,7 @@ final class RawHttp {
             byte[] buf = new byte[8192];
             try {
                 int n;
-                while ((n = in.read(buf)) != -1) {
+                while (!complete(out.toString(StandardCharsets.ISO_8859_1)) && (n = in.read(buf)) != -1) {
                     out.write(buf, 0, n);
                 }
             } catch (SocketTimeoutException | java.net.SocketException e) {
@@ -29,6 +29,27 @@ final class RawHttp {
             }
             return out.toString(StandardCharsets.ISO_8859_1);
         }
+    }
+
+    /** Whether a whole response (headers, and a body framed by Content-Length or chunks) has arrived. */
+    private static boolean complete(String text) {
+        int end = text.indexOf("\r\n\r\n");
+        if (end < 0) {
+            return false;
+        }
+        String head = text.substring(0, end).toLowerCase(java.util.Locale.ROOT);
+        String body = text.substring(end + 4);
+        int cl = head.indexOf("\r\ncontent-length:");
+        if (cl >= 0) {
+            int eol = head.indexOf("\r\n", cl + 2);
+            long length = Long.parseLong(
+                    head.substring(cl + 17, eol < 0 ? head.length() : eol).strip());
+            return body.length() >= length;
+        }
+        if (head.contains("\r\ntransfer-encoding: chunked")) {
+            return body.endsWith("0\r\n\r\n");
+        }
+        return head.startsWith("http/1.1 1") ? false : status(text) == 204 || status(text) == 304;
     }
 
     static int status(String response) {
