@@ -16,12 +16,22 @@ final class RawHttp {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
             socket.getOutputStream().flush();
-            InputStream in = socket.getInputStream();
+            return readResponse(socket.getInputStream(), request.startsWith("HEAD "));
+        }
+    }
+
+    /** Reads one whole response, or what arrives before the connection closes or 10 s of silence. */
+    static String readResponse(InputStream in) throws IOException {
+        return readResponse(in, false);
+    }
+
+    static String readResponse(InputStream in, boolean head) throws IOException {
+        {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buf = new byte[8192];
             try {
                 int n;
-                while (!complete(out.toString(StandardCharsets.ISO_8859_1)) && (n = in.read(buf)) != -1) {
+                while (!complete(out.toString(StandardCharsets.ISO_8859_1), head) && (n = in.read(buf)) != -1) {
                     out.write(buf, 0, n);
                 }
             } catch (SocketTimeoutException | java.net.SocketException e) {
@@ -32,10 +42,13 @@ final class RawHttp {
     }
 
     /** Whether a whole response (headers, and a body framed by Content-Length or chunks) has arrived. */
-    private static boolean complete(String text) {
+    private static boolean complete(String text, boolean head) {
         int end = text.indexOf("\r\n\r\n");
         if (end < 0) {
             return false;
+        }
+        if (head) {
+            return true;
         }
         String head = text.substring(0, end).toLowerCase(java.util.Locale.ROOT);
         String body = text.substring(end + 4);
@@ -47,7 +60,7 @@ final class RawHttp {
             return body.length() >= length;
         }
         if (head.contains("\r\ntransfer-encoding: chunked")) {
-            return body.endsWith("0\r\n\r\n");
+            return (body.startsWith("0\r\n") || body.contains("\r\n0\r\n")) && body.endsWith("\r\n\r\n");
         }
         return head.startsWith("http/1.1 1") ? false : status(text) == 204 || status(text) == 304;
     }

@@ -14,6 +14,7 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.util.Collections;
 import java.util.Enumeration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -385,13 +386,10 @@ public final class Forwarding implements Callback, AsyncListener {
         response.setStatus(upstream.code());
         Headers headers = upstream.headers();
         Set<String> nominated = HopByHop.nominated(headers.values("Connection"));
-        boolean announcedTrailers = false;
+        Set<String> copied = new HashSet<>();
         for (int i = 0, size = headers.size(); i < size; i++) {
             String name = headers.name(i);
             String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.equals("trailer")) {
-                announcedTrailers = true;
-            }
             if (HopByHop.isHopByHop(lower) || nominated.contains(lower) || lower.equals("content-length")) {
                 continue;
             }
@@ -399,7 +397,12 @@ public final class Forwarding implements Callback, AsyncListener {
             if (lower.equals("set-cookie") && settings.sessionPersistence()) {
                 bindSession(value, server);
             }
-            response.addHeader(name, value);
+            if (copied.add(lower)) {
+                // The first value replaces what the container may have put there already (Date, Server).
+                response.setHeader(name, value);
+            } else {
+                response.addHeader(name, value);
+            }
         }
         response.addHeader("Via", "1.1 " + VIA);
         String length = upstream.header("Content-Length");
@@ -416,7 +419,7 @@ public final class Forwarding implements Callback, AsyncListener {
                 response.addHeader("Set-Cookie", stickyCookie(token));
             }
         }
-        if (announcedTrailers && hasBody && length == null) {
+        if (hasBody && length == null) {
             try {
                 response.setTrailerFields(this::trailerFields);
             } catch (IllegalStateException e) {
