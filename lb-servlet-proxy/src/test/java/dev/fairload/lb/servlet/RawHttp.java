@@ -42,12 +42,12 @@ final class RawHttp {
     }
 
     /** Whether a whole response (headers, and a body framed by Content-Length or chunks) has arrived. */
-    private static boolean complete(String text, boolean head) {
+    private static boolean complete(String text, boolean headOnly) {
         int end = text.indexOf("\r\n\r\n");
         if (end < 0) {
             return false;
         }
-        if (head) {
+        if (headOnly) {
             return true;
         }
         String head = text.substring(0, end).toLowerCase(java.util.Locale.ROOT);
