@@ -277,6 +277,15 @@ class ProxyHeadersAndProtocolTest {
             assertThat(r.code()).isEqualTo(200);
             assertThat(r.header("Set-Cookie")).startsWith("FAIRLOAD_STICKY=");
         }
+        (owner.equals("a") ? a : b).close();
+        try (Response r = client.newCall(new Request.Builder()
+                        .url(proxy.url("/"))
+                        .header("Cookie", value)
+                        .build())
+                .execute()) {
+            assertThat(r.body().string()).isNotEqualTo(owner);
+            assertThat(r.header("Set-Cookie")).as(r.headers().toString()).startsWith("FAIRLOAD_STICKY=");
+        }
     }
 
     @Test

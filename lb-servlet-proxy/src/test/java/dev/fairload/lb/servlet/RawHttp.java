@@ -8,10 +8,10 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 
 /** Sends raw bytes over one connection and reads until the server closes it (or 10 s pass). */
-final class RawHttp {
+public final class RawHttp {
     private RawHttp() {}
 
-    static String exchange(int port, String request) throws IOException {
+    public static String exchange(int port, String request) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
@@ -21,11 +21,11 @@ final class RawHttp {
     }
 
     /** Reads one whole response, or what arrives before the connection closes or 10 s of silence. */
-    static String readResponse(InputStream in) throws IOException {
+    public static String readResponse(InputStream in) throws IOException {
         return readResponse(in, false);
     }
 
-    static String readResponse(InputStream in, boolean head) throws IOException {
+    public static String readResponse(InputStream in, boolean head) throws IOException {
         {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buf = new byte[8192];
@@ -65,7 +65,7 @@ final class RawHttp {
         return head.startsWith("http/1.1 1") ? false : status(text) == 204 || status(text) == 304;
     }
 
-    static int status(String response) {
+    public static int status(String response) {
         if (!response.startsWith("HTTP/1.1 ") && !response.startsWith("HTTP/1.0 ")) {
             return -1;
         }

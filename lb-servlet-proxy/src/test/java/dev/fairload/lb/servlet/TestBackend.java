@@ -38,28 +38,28 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *   <li>{@code /hop}: answers with hop-by-hop headers that must not reach the client
  * </ul>
  */
-final class TestBackend implements AutoCloseable {
+public final class TestBackend implements AutoCloseable {
     /** One request as the backend saw it. */
-    record Seen(String method, String target, Map<String, List<String>> headers, long bodyBytes) {
-        String header(String name) {
+    public record Seen(String method, String target, Map<String, List<String>> headers, long bodyBytes) {
+        public String header(String name) {
             List<String> v = headers.get(name.toLowerCase(Locale.ROOT));
             return v == null ? null : String.join(", ", v);
         }
     }
 
-    final String name;
-    final LinkedBlockingQueue<Seen> seen = new LinkedBlockingQueue<>();
-    final AtomicInteger hits = new AtomicInteger();
-    final AtomicInteger abortedDownloads = new AtomicInteger();
+    public final String name;
+    public final LinkedBlockingQueue<Seen> seen = new LinkedBlockingQueue<>();
+    public final AtomicInteger hits = new AtomicInteger();
+    public final AtomicInteger abortedDownloads = new AtomicInteger();
     private final org.eclipse.jetty.server.Server server;
     private volatile CountDownLatch secondEvent = new CountDownLatch(1);
     private int port;
 
-    TestBackend(String name) throws Exception {
+    public TestBackend(String name) throws Exception {
         this(name, 0);
     }
 
-    TestBackend(String name, int fixedPort) throws Exception {
+    public TestBackend(String name, int fixedPort) throws Exception {
         this.name = name;
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("backend-" + name);
@@ -77,19 +77,19 @@ final class TestBackend implements AutoCloseable {
         port = connector.getLocalPort();
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    dev.fairload.lb.Server asServer() {
+    public dev.fairload.lb.Server asServer() {
         return dev.fairload.lb.Server.builder("127.0.0.1", port).id(name).build();
     }
 
-    void releaseSecondEvent() {
+    public void releaseSecondEvent() {
         secondEvent.countDown();
     }
 
-    Seen take() throws InterruptedException {
+    public Seen take() throws InterruptedException {
         Seen s = seen.poll(10, TimeUnit.SECONDS);
         if (s == null) {
             throw new AssertionError(name + " saw no request");

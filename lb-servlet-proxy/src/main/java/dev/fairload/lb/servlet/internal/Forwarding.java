@@ -127,6 +127,14 @@ public final class Forwarding implements Callback, AsyncListener {
             finish.finished(method, path, null, 501, start);
             return;
         }
+        if (ambiguousFraming(request)) {
+            // Request smuggling defence for containers that tolerate these: never forward a body two parsers could
+            // frame differently, and do not reuse the connection.
+            response.setHeader("Connection", "close");
+            ErrorResponses.send(response, 400, "Bad request");
+            finish.finished(method, path, null, 400, start);
+            return;
+        }
         Forwarding exchange = new Forwarding(request, response, settings, finish, start, path);
         Request upstream;
         try {
@@ -151,6 +159,17 @@ public final class Forwarding implements Callback, AsyncListener {
     }
 
     // Request --------------------------------------------------------------------------------------------------
+
+    /** Both Content-Length and Transfer-Encoding, or several Content-Length values. */
+    private static boolean ambiguousFraming(HttpServletRequest request) {
+        Enumeration<String> lengths = request.getHeaders("Content-Length");
+        int count = 0;
+        while (lengths != null && lengths.hasMoreElements()) {
+            String value = lengths.nextElement();
+            count += value.indexOf(',') >= 0 ? 2 : 1;
+        }
+        return count > 1 || (count == 1 && request.getHeader("Transfer-Encoding") != null);
+    }
 
     private Request upstreamRequest() throws IOException {
         String query = request.getQueryString();

@@ -7,6 +7,7 @@ import dev.fairload.lb.servlet.ProxyRuntime;
 import java.io.IOException;
 import java.net.BindException;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.UriCompliance;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -64,6 +65,12 @@ final class StandaloneProxy {
 
             proxyServer = newServer("proxy", 256);
             HttpConfiguration http = new HttpConfiguration();
+            // RFC 9110 parsing, and no bare LF as a line end either: requests that different parsers could read
+            // differently (request smuggling) are rejected with 400 before they reach the proxy servlet.
+            http.setHttpCompliance(HttpCompliance.RFC9110.without(
+                    "RFC9110_STRICT_LF",
+                    HttpCompliance.Violation.LF_HEADER_TERMINATION,
+                    HttpCompliance.Violation.LF_CHUNK_TERMINATION));
             http.setSendServerVersion(false);
             http.setSendXPoweredBy(false);
             http.setUriCompliance(UriCompliance.DEFAULT);
