@@ -1,0 +1,555 @@
+package dev.fairload.lb.servlet;
+
+import dev.fairload.lb.Strategy;
+import dev.fairload.lb.servlet.internal.Cidr;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The reverse proxy's settings: the product brief's configuration fields ({@code algorithm},
+ * {@code healthCheckEnabled}, {@code healthCheckInterval}, {@code healthCheckTimeout}, {@code maxRetries},
+ * {@code sessionPersistence}, {@code sslTermination}, {@code sslCertPath}, {@code sslKeyPath}) and the proxy's
+ * own ({@code sslPort}, cookies, header policy, upstream timeouts).
+ *
+ * <p>Immutable and thread-safe. Build one with {@link #builder()}; {@link #toBuilder()} makes variants. Each
+ * setter validates at once and its exception names the field and the allowed values, for example {@code
+ * "maxRetries: 12 (expected: 0-10)"}; {@link Builder#build()} checks the rules that span fields. Field names are
+ * the ones used in JSON, YAML and the admin API: {@link #toMap()} and {@link Builder#set(String, Object)} speak
+ * them, so a partial update ({@code PUT /api/config}) is {@code current.toBuilder().setAll(fields).build()}.
+ *
+ * <p>A running proxy takes a new configuration through {@link ProxyRuntime#update(ProxyConfig)}.
+ */
+public final class ProxyConfig {
+    /** Field names, in the order {@link #toMap()} lists them. */
+    public static final List<String> FIELDS = List.of(
+            "algorithm",
+            "healthCheckEnabled",
+            "healthCheckInterval",
+            "healthCheckTimeout",
+            "maxRetries",
+            "sessionPersistence",
+            "sslTermination",
+            "sslCertPath",
+            "sslKeyPath",
+            "sslPort",
+            "sessionCookieName",
+            "stickyCookie",
+            "stickyCookieName",
+            "preserveHost",
+            "trustedProxies",
+            "connectTimeoutMillis",
+            "readTimeoutMillis",
+            "writeTimeoutMillis");
+
+    public static final int MAX_RETRIES_LIMIT = 10;
+
+    private final String algorithm;
+    private final boolean healthCheckEnabled;
+    private final int healthCheckInterval;
+    private final int healthCheckTimeout;
+    private final int maxRetries;
+    private final boolean sessionPersistence;
+    private final boolean sslTermination;
+    private final String sslCertPath;
+    private final String sslKeyPath;
+    private final int sslPort;
+    private final String sessionCookieName;
+    private final boolean stickyCookie;
+    private final String stickyCookieName;
+    private final boolean preserveHost;
+    private final List<String> trustedProxies;
+    private final int connectTimeoutMillis;
+    private final int readTimeoutMillis;
+    private final int writeTimeoutMillis;
+
+    private ProxyConfig(Builder b) {
+        this.algorithm = b.algorithm;
+        this.healthCheckEnabled = b.healthCheckEnabled;
+        this.healthCheckInterval = b.healthCheckInterval;
+        this.healthCheckTimeout = b.healthCheckTimeout;
+        this.maxRetries = b.maxRetries;
+        this.sessionPersistence = b.sessionPersistence;
+        this.sslTermination = b.sslTermination;
+        this.sslCertPath = b.sslCertPath;
+        this.sslKeyPath = b.sslKeyPath;
+        this.sslPort = b.sslPort;
+        this.sessionCookieName = b.sessionCookieName;
+        this.stickyCookie = b.stickyCookie;
+        this.stickyCookieName = b.stickyCookieName;
+        this.preserveHost = b.preserveHost;
+        this.trustedProxies = List.copyOf(b.trustedProxies);
+        this.connectTimeoutMillis = b.connectTimeoutMillis;
+        this.readTimeoutMillis = b.readTimeoutMillis;
+        this.writeTimeoutMillis = b.writeTimeoutMillis;
+    }
+
+    /** A builder holding the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The configuration with every field at its default. */
+    public static ProxyConfig defaults() {
+        return new Builder().build();
+    }
+
+    /** The {@link Strategy} name, for example {@code round_robin}. Default {@code round_robin}. */
+    public String algorithm() {
+        return algorithm;
+    }
+
+    /** Whether active health checks run. Default true. */
+    public boolean healthCheckEnabled() {
+        return healthCheckEnabled;
+    }
+
+    /** Seconds between active health checks of a server, 1-3600. Default 30. */
+    public int healthCheckInterval() {
+        return healthCheckInterval;
+    }
+
+    /** Seconds an active health check may take, 1-300 and at most the interval. Default 5. */
+    public int healthCheckTimeout() {
+        return healthCheckTimeout;
+    }
+
+    /** How many other servers a failed request may be retried on, 0-10. Default 3. */
+    public int maxRetries() {
+        return maxRetries;
+    }
+
+    /** Whether sticky sessions are on (application cookie, and the proxy's own if {@link #stickyCookie()}). */
+    public boolean sessionPersistence() {
+        return sessionPersistence;
+    }
+
+    /** Whether the standalone proxy also listens with TLS on {@link #sslPort()}. Default false. */
+    public boolean sslTermination() {
+        return sslTermination;
+    }
+
+    /** Certificate file (PEM, or a PKCS12 keystore) for TLS termination, or null. */
+    public String sslCertPath() {
+        return sslCertPath;
+    }
+
+    /** Private key file (PKCS#8 PEM) for TLS termination, or null when the certificate file is a keystore. */
+    public String sslKeyPath() {
+        return sslKeyPath;
+    }
+
+    /** Port of the TLS listener when {@link #sslTermination()} is on. Default 8443. */
+    public int sslPort() {
+        return sslPort;
+    }
+
+    /** Name of the application's session cookie that sticky sessions follow. Default {@code sessionId}. */
+    public String sessionCookieName() {
+        return sessionCookieName;
+    }
+
+    /**
+     * Whether the proxy sets its own cookie naming an opaque token of the server that answered (needs no table and
+     * works across proxy instances). Only with {@link #sessionPersistence()}. Default false.
+     */
+    public boolean stickyCookie() {
+        return stickyCookie;
+    }
+
+    /** Name of the proxy's own sticky cookie. Default {@code FAIRLOAD_STICKY}. */
+    public String stickyCookieName() {
+        return stickyCookieName;
+    }
+
+    /** Whether the client's {@code Host} header is forwarded as is (true, default) or replaced by the server's. */
+    public boolean preserveHost() {
+        return preserveHost;
+    }
+
+    /**
+     * Address ranges (CIDR, IPv4 or IPv6; a bare address is a /32 or /128) of proxies in front of this one whose
+     * {@code X-Forwarded-*} headers are believed. From any other peer those headers are replaced. Default none.
+     */
+    public List<String> trustedProxies() {
+        return trustedProxies;
+    }
+
+    /** Upstream connect timeout in milliseconds, 1-600000. Default 5000. */
+    public int connectTimeoutMillis() {
+        return connectTimeoutMillis;
+    }
+
+    /**
+     * Upstream read timeout in milliseconds (the longest silence while waiting for the response or its body;
+     * answered with 504 before the response starts), 0 for none, at most 3600000. Default 60000.
+     */
+    public int readTimeoutMillis() {
+        return readTimeoutMillis;
+    }
+
+    /** Upstream write timeout in milliseconds, 0 for none, at most 3600000. Default 60000. */
+    public int writeTimeoutMillis() {
+        return writeTimeoutMillis;
+    }
+
+    /** The strategy named by {@link #algorithm()}. */
+    public Strategy strategy() {
+        return Strategy.byName(algorithm);
+    }
+
+    /**
+     * Every field by its JSON name, in {@link #FIELDS} order. Values are strings, booleans, integers, null or a
+     * list of strings. The map is unmodifiable.
+     */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("algorithm", algorithm);
+        m.put("healthCheckEnabled", healthCheckEnabled);
+        m.put("healthCheckInterval", healthCheckInterval);
+        m.put("healthCheckTimeout", healthCheckTimeout);
+        m.put("maxRetries", maxRetries);
+        m.put("sessionPersistence", sessionPersistence);
+        m.put("sslTermination", sslTermination);
+        m.put("sslCertPath", sslCertPath);
+        m.put("sslKeyPath", sslKeyPath);
+        m.put("sslPort", sslPort);
+        m.put("sessionCookieName", sessionCookieName);
+        m.put("stickyCookie", stickyCookie);
+        m.put("stickyCookieName", stickyCookieName);
+        m.put("preserveHost", preserveHost);
+        m.put("trustedProxies", trustedProxies);
+        m.put("connectTimeoutMillis", connectTimeoutMillis);
+        m.put("readTimeoutMillis", readTimeoutMillis);
+        m.put("writeTimeoutMillis", writeTimeoutMillis);
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** A builder holding this configuration's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.algorithm = algorithm;
+        b.healthCheckEnabled = healthCheckEnabled;
+        b.healthCheckInterval = healthCheckInterval;
+        b.healthCheckTimeout = healthCheckTimeout;
+        b.maxRetries = maxRetries;
+        b.sessionPersistence = sessionPersistence;
+        b.sslTermination = sslTermination;
+        b.sslCertPath = sslCertPath;
+        b.sslKeyPath = sslKeyPath;
+        b.sslPort = sslPort;
+        b.sessionCookieName = sessionCookieName;
+        b.stickyCookie = stickyCookie;
+        b.stickyCookieName = stickyCookieName;
+        b.preserveHost = preserveHost;
+        b.trustedProxies = new ArrayList<>(trustedProxies);
+        b.connectTimeoutMillis = connectTimeoutMillis;
+        b.readTimeoutMillis = readTimeoutMillis;
+        b.writeTimeoutMillis = writeTimeoutMillis;
+        return b;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ProxyConfig other && toMap().equals(other.toMap());
+    }
+
+    @Override
+    public int hashCode() {
+        return toMap().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "ProxyConfig" + toMap();
+    }
+
+    /**
+     * Validating builder for {@link ProxyConfig}. Each setter throws {@link IllegalArgumentException} naming the
+     * field and the allowed values, and leaves the builder unchanged. Not thread-safe; {@link #build()} may be
+     * called again.
+     */
+    public static final class Builder {
+        private String algorithm = "round_robin";
+        private boolean healthCheckEnabled = true;
+        private int healthCheckInterval = 30;
+        private int healthCheckTimeout = 5;
+        private int maxRetries = 3;
+        private boolean sessionPersistence = false;
+        private boolean sslTermination = false;
+        private String sslCertPath;
+        private String sslKeyPath;
+        private int sslPort = 8443;
+        private String sessionCookieName = "sessionId";
+        private boolean stickyCookie = false;
+        private String stickyCookieName = "FAIRLOAD_STICKY";
+        private boolean preserveHost = true;
+        private List<String> trustedProxies = new ArrayList<>();
+        private int connectTimeoutMillis = 5_000;
+        private int readTimeoutMillis = 60_000;
+        private int writeTimeoutMillis = 60_000;
+
+        private Builder() {}
+
+        /** @throws IllegalArgumentException listing the valid names if {@code algorithm} names no strategy */
+        public Builder algorithm(String algorithm) {
+            this.algorithm = Strategy.byName(algorithm).name();
+            return this;
+        }
+
+        public Builder healthCheckEnabled(boolean enabled) {
+            this.healthCheckEnabled = enabled;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-3600 seconds */
+        public Builder healthCheckInterval(int seconds) {
+            this.healthCheckInterval = range("healthCheckInterval", seconds, 1, 3600);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-300 seconds */
+        public Builder healthCheckTimeout(int seconds) {
+            this.healthCheckTimeout = range("healthCheckTimeout", seconds, 1, 300);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-10 */
+        public Builder maxRetries(int maxRetries) {
+            this.maxRetries = range("maxRetries", maxRetries, 0, MAX_RETRIES_LIMIT);
+            return this;
+        }
+
+        public Builder sessionPersistence(boolean on) {
+            this.sessionPersistence = on;
+            return this;
+        }
+
+        /** Needs {@link #sslCertPath(String)} by {@link #build()} time. */
+        public Builder sslTermination(boolean on) {
+            this.sslTermination = on;
+            return this;
+        }
+
+        /** @param path a file path, or null for none */
+        public Builder sslCertPath(String path) {
+            this.sslCertPath = path(path, "sslCertPath");
+            return this;
+        }
+
+        /** @param path a file path, or null for none */
+        public Builder sslKeyPath(String path) {
+            this.sslKeyPath = path(path, "sslKeyPath");
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-65535 */
+        public Builder sslPort(int port) {
+            this.sslPort = range("sslPort", port, 1, 65535);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if not a cookie name (RFC 6265 token, 1-64 characters) */
+        public Builder sessionCookieName(String name) {
+            this.sessionCookieName = cookieName("sessionCookieName", name);
+            return this;
+        }
+
+        public Builder stickyCookie(boolean on) {
+            this.stickyCookie = on;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if not a cookie name (RFC 6265 token, 1-64 characters) */
+        public Builder stickyCookieName(String name) {
+            this.stickyCookieName = cookieName("stickyCookieName", name);
+            return this;
+        }
+
+        public Builder preserveHost(boolean on) {
+            this.preserveHost = on;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first entry that is not an address or CIDR range */
+        public Builder trustedProxies(List<String> ranges) {
+            Objects.requireNonNull(ranges, "trustedProxies");
+            List<String> copy = new ArrayList<>(ranges.size());
+            for (String range : ranges) {
+                if (range == null) {
+                    throw new IllegalArgumentException("trustedProxies: null entry (expected: CIDR ranges)");
+                }
+                Cidr.parse(range.strip(), "trustedProxies");
+                copy.add(range.strip());
+            }
+            this.trustedProxies = copy;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-600000 */
+        public Builder connectTimeoutMillis(int millis) {
+            this.connectTimeoutMillis = range("connectTimeoutMillis", millis, 1, 600_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-3600000 */
+        public Builder readTimeoutMillis(int millis) {
+            this.readTimeoutMillis = range("readTimeoutMillis", millis, 0, 3_600_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-3600000 */
+        public Builder writeTimeoutMillis(int millis) {
+            this.writeTimeoutMillis = range("writeTimeoutMillis", millis, 0, 3_600_000);
+            return this;
+        }
+
+        /**
+         * Sets one field by its JSON name, with a JSON-like value: string, boolean, integral number (a
+         * {@link Number} with no fraction), null for the optional paths, or a list of strings for {@code
+         * trustedProxies}. Strings are not converted to numbers or booleans.
+         *
+         * @throws IllegalArgumentException naming the field if it is unknown or the value has the wrong type or
+         *     range
+         */
+        public Builder set(String field, Object value) {
+            Objects.requireNonNull(field, "field");
+            switch (field) {
+                case "algorithm" -> algorithm(string(field, value));
+                case "healthCheckEnabled" -> healthCheckEnabled(bool(field, value));
+                case "healthCheckInterval" -> healthCheckInterval(integer(field, value));
+                case "healthCheckTimeout" -> healthCheckTimeout(integer(field, value));
+                case "maxRetries" -> maxRetries(integer(field, value));
+                case "sessionPersistence" -> sessionPersistence(bool(field, value));
+                case "sslTermination" -> sslTermination(bool(field, value));
+                case "sslCertPath" -> sslCertPath(value == null ? null : string(field, value));
+                case "sslKeyPath" -> sslKeyPath(value == null ? null : string(field, value));
+                case "sslPort" -> sslPort(integer(field, value));
+                case "sessionCookieName" -> sessionCookieName(string(field, value));
+                case "stickyCookie" -> stickyCookie(bool(field, value));
+                case "stickyCookieName" -> stickyCookieName(string(field, value));
+                case "preserveHost" -> preserveHost(bool(field, value));
+                case "trustedProxies" -> trustedProxies(stringList(field, value));
+                case "connectTimeoutMillis" -> connectTimeoutMillis(integer(field, value));
+                case "readTimeoutMillis" -> readTimeoutMillis(integer(field, value));
+                case "writeTimeoutMillis" -> writeTimeoutMillis(integer(field, value));
+                default ->
+                    throw new IllegalArgumentException(
+                            field + ": unknown field (expected one of: " + String.join(", ", FIELDS) + ")");
+            }
+            return this;
+        }
+
+        /**
+         * Sets every entry with {@link #set(String, Object)}, in the map's order. On failure the builder may hold
+         * the entries before the failing one: build from a fresh {@link ProxyConfig#toBuilder()} for all-or-nothing
+         * updates.
+         */
+        public Builder setAll(Map<String, ?> fields) {
+            Objects.requireNonNull(fields, "fields");
+            for (Map.Entry<String, ?> e : fields.entrySet()) {
+                set(e.getKey(), e.getValue());
+            }
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException if the fields disagree: {@code healthCheckTimeout} above {@code
+         *     healthCheckInterval}, {@code sslTermination} without {@code sslCertPath}, or the two cookie names equal
+         */
+        public ProxyConfig build() {
+            if (healthCheckTimeout > healthCheckInterval) {
+                throw new IllegalArgumentException("healthCheckTimeout: " + healthCheckTimeout
+                        + " (expected: at most healthCheckInterval, " + healthCheckInterval + ")");
+            }
+            if (sslTermination && sslCertPath == null) {
+                throw new IllegalArgumentException(
+                        "sslCertPath: missing (expected: a certificate file when sslTermination is true)");
+            }
+            if (stickyCookieName.equalsIgnoreCase(sessionCookieName)) {
+                throw new IllegalArgumentException(
+                        "stickyCookieName: '" + stickyCookieName + "' (expected: different from sessionCookieName)");
+            }
+            return new ProxyConfig(this);
+        }
+
+        private static int range(String field, int value, int min, int max) {
+            if (value < min || value > max) {
+                throw new IllegalArgumentException(field + ": " + value + " (expected: " + min + "-" + max + ")");
+            }
+            return value;
+        }
+
+        private static String path(String path, String field) {
+            if (path == null) {
+                return null;
+            }
+            if (path.isBlank() || path.chars().anyMatch(c -> c < ' ' || c == 127)) {
+                throw new IllegalArgumentException(
+                        field + ": '" + path + "' (expected: a file path, no control characters)");
+            }
+            return path;
+        }
+
+        private static String cookieName(String field, String name) {
+            Objects.requireNonNull(name, field);
+            if (name.isEmpty() || name.length() > 64 || !name.chars().allMatch(Builder::isTokenChar)) {
+                throw new IllegalArgumentException(
+                        field + ": '" + name + "' (expected: 1-64 cookie-name characters, RFC 6265 token)");
+            }
+            return name;
+        }
+
+        private static boolean isTokenChar(int c) {
+            return c > ' ' && c < 127 && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0;
+        }
+
+        private static String string(String field, Object value) {
+            if (value instanceof String s) {
+                return s;
+            }
+            throw typeError(field, value, "a string");
+        }
+
+        private static boolean bool(String field, Object value) {
+            if (value instanceof Boolean b) {
+                return b;
+            }
+            throw typeError(field, value, "true or false");
+        }
+
+        private static int integer(String field, Object value) {
+            if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+                long l = ((Number) value).longValue();
+                if (l >= Integer.MIN_VALUE && l <= Integer.MAX_VALUE) {
+                    return (int) l;
+                }
+            } else if (value instanceof Number n) {
+                double d = n.doubleValue();
+                if (d == Math.rint(d) && Math.abs(d) <= Integer.MAX_VALUE) {
+                    return (int) d;
+                }
+            }
+            throw typeError(field, value, "an integer");
+        }
+
+        private static List<String> stringList(String field, Object value) {
+            if (value instanceof List<?> list) {
+                List<String> out = new ArrayList<>(list.size());
+                for (Object o : list) {
+                    out.add(string(field, o));
+                }
+                return out;
+            }
+            throw typeError(field, value, "a list of strings");
+        }
+
+        private static IllegalArgumentException typeError(String field, Object value, String expected) {
+            String shown = value instanceof String s ? "'" + s + "'" : String.valueOf(value);
+            return new IllegalArgumentException(field + ": " + shown + " (expected: " + expected + ")");
+        }
+    }
+}

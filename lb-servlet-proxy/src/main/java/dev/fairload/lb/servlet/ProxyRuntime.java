@@ -1,0 +1,289 @@
+package dev.fairload.lb.servlet;
+
+import dev.fairload.lb.LoadBalancer;
+import dev.fairload.lb.event.Subscription;
+import dev.fairload.lb.servlet.internal.Cidr;
+import dev.fairload.lb.servlet.internal.UpstreamClients;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import okhttp3.OkHttpClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a running reverse proxy shares between its parts: the {@link LoadBalancer}, the current {@link ProxyConfig}
+ * and the balanced upstream {@link OkHttpClient}. A {@link ProxyServlet} (and the admin API) are built from one
+ * runtime; several servlets may share it.
+ *
+ * <pre>{@code
+ * LoadBalancer lb = LoadBalancer.builder().addServer(Server.of("10.0.0.1", 8080)).build();
+ * ProxyRuntime runtime = ProxyRuntime.builder(lb).config(ProxyConfig.builder().maxRetries(2).build()).build();
+ * servletContext.addServlet("proxy", new ProxyServlet(runtime)).addMapping("/*");
+ * ...
+ * runtime.update(runtime.config().toBuilder().algorithm("least_connections").build()); // applied live
+ * }</pre>
+ *
+ * <p>Live configuration: {@link #update(ProxyConfig)} swaps the configuration atomically and applies it at once:
+ * the algorithm switches the balancer's strategy, the retry count and upstream timeouts rebuild the balanced
+ * client (sharing its connection pool and threads), and session and header settings take effect from the next
+ * request, which reads the configuration once. Requests in flight finish with the settings they started with.
+ * The health-check fields are held and passed to {@linkplain #addConfigListener listeners}; the proxy itself does
+ * not run checks.
+ *
+ * <p>Thread safety: all methods are thread-safe. Reads ({@link #config()}, {@link #client()}) are one volatile
+ * read. Updates are serialized; listeners run on the updating thread, after the new configuration is in force, in
+ * the order they were added; a listener that throws is logged and does not undo the update.
+ *
+ * <p>Resources: the runtime owns the upstream client's dispatcher threads and connection pool, released by {@link
+ * #close()}. It closes the balancer too only if built with {@link Builder#closeBalancer(boolean)}.
+ */
+public final class ProxyRuntime implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyRuntime.class);
+
+    /** Host name of upstream URLs before the balancer rewrites them to a server; never resolved. */
+    public static final String UPSTREAM_HOST = "upstream.fairload.invalid";
+
+    private final LoadBalancer lb;
+    private final UpstreamClients clients;
+    private final boolean closeBalancer;
+    private final Instant startedAt = Instant.now();
+    private final CopyOnWriteArrayList<ConfigListener> configListeners = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<ExchangeListener> exchangeListeners = new CopyOnWriteArrayList<>();
+    private volatile State state;
+
+    /** Configuration and what is derived from it, swapped together. */
+    private record State(ProxyConfig config, List<Cidr> trustedProxies, OkHttpClient client) {}
+
+    private ProxyRuntime(Builder b) {
+        this.lb = b.lb;
+        this.closeBalancer = b.closeBalancer;
+        ProxyConfig config = b.config != null
+                ? b.config
+                : ProxyConfig.builder().algorithm(lb.strategy().name()).build();
+        if (!lb.strategy().name().equals(config.algorithm())) {
+            lb.strategy(config.strategy());
+        }
+        this.clients = new UpstreamClients(lb, UPSTREAM_HOST, b.baseClient);
+        this.state = newState(config);
+    }
+
+    /** Starts a runtime over {@code lb}. */
+    public static Builder builder(LoadBalancer lb) {
+        return new Builder(lb);
+    }
+
+    /** The balancer requests are spread by. */
+    public LoadBalancer loadBalancer() {
+        return lb;
+    }
+
+    /** The configuration in force. */
+    public ProxyConfig config() {
+        return state.config;
+    }
+
+    /** The balanced upstream client for the configuration in force; requests go to {@code http://}{@link #UPSTREAM_HOST}. */
+    public OkHttpClient client() {
+        return state.client;
+    }
+
+    /** When this runtime was built. */
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    /**
+     * Puts {@code config} in force and applies it live (see the class comment), then tells the listeners. An equal
+     * configuration changes nothing and notifies no one.
+     *
+     * @return the previous configuration
+     */
+    public ProxyConfig update(ProxyConfig config) {
+        Objects.requireNonNull(config, "config");
+        ProxyConfig previous;
+        synchronized (this) {
+            previous = state.config;
+            if (previous.equals(config)) {
+                return previous;
+            }
+            if (!previous.algorithm().equals(config.algorithm())) {
+                lb.strategy(config.strategy());
+            }
+            state = newState(config);
+        }
+        log.info("{}: configuration updated: {}", lb.name(), changes(previous, config));
+        for (ConfigListener listener : configListeners) {
+            try {
+                listener.onConfigChanged(previous, config);
+            } catch (RuntimeException e) {
+                log.warn("{}: configuration listener {} failed", lb.name(), listener, e);
+            }
+        }
+        return previous;
+    }
+
+    /**
+     * Applies a partial update by field name ({@link ProxyConfig#FIELDS}) to the configuration in force, validated
+     * as a whole: either every field is applied or none.
+     *
+     * @return the new configuration
+     * @throws IllegalArgumentException naming the first bad field; nothing changes
+     */
+    public ProxyConfig update(Map<String, ?> fields) {
+        synchronized (this) {
+            ProxyConfig next = state.config.toBuilder().setAll(fields).build();
+            update(next);
+            return next;
+        }
+    }
+
+    /** Calls {@code listener} after each configuration change. */
+    public Subscription addConfigListener(ConfigListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        configListeners.add(listener);
+        return () -> configListeners.remove(listener);
+    }
+
+    /**
+     * Calls {@code listener} once for every request the proxy finished (answered, failed or abandoned by the
+     * client), on the thread that finished it. Listeners run on the request path: keep them cheap and non-blocking.
+     */
+    public Subscription addExchangeListener(ExchangeListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        exchangeListeners.add(listener);
+        return () -> exchangeListeners.remove(listener);
+    }
+
+    /** Releases the upstream client's threads and idle connections, and the balancer if so built. */
+    @Override
+    public void close() {
+        clients.close();
+        if (closeBalancer) {
+            lb.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ProxyRuntime{" + lb + ", " + state.config + "}";
+    }
+
+    // Used by the servlet ------------------------------------------------------------------------------------
+
+    List<Cidr> trustedProxyRanges() {
+        return state.trustedProxies;
+    }
+
+    boolean hasExchangeListeners() {
+        return !exchangeListeners.isEmpty();
+    }
+
+    void exchangeFinished(Exchange exchange) {
+        for (ExchangeListener listener : exchangeListeners) {
+            try {
+                listener.onExchange(exchange);
+            } catch (RuntimeException e) {
+                log.debug("exchange listener {} failed", listener, e);
+            }
+        }
+    }
+
+    private State newState(ProxyConfig config) {
+        List<Cidr> ranges = config.trustedProxies().stream()
+                .map(r -> Cidr.parse(r, "trustedProxies"))
+                .toList();
+        OkHttpClient client = clients.client(
+                config.maxRetries(),
+                config.connectTimeoutMillis(),
+                config.readTimeoutMillis(),
+                config.writeTimeoutMillis());
+        return new State(config, ranges, client);
+    }
+
+    private static String changes(ProxyConfig previous, ProxyConfig next) {
+        StringBuilder sb = new StringBuilder();
+        Map<String, Object> a = previous.toMap();
+        Map<String, Object> b = next.toMap();
+        for (String field : ProxyConfig.FIELDS) {
+            if (!Objects.equals(a.get(field), b.get(field))) {
+                if (sb.length() > 0) {
+                    sb.append(", ");
+                }
+                // Paths may be sensitive in shared logs; say that they changed, not to what.
+                boolean secret = field.startsWith("ssl") && field.endsWith("Path");
+                sb.append(field).append('=').append(secret ? "(changed)" : b.get(field));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Told about configuration changes; see {@link ProxyRuntime#addConfigListener}. */
+    @FunctionalInterface
+    public interface ConfigListener {
+        void onConfigChanged(ProxyConfig previous, ProxyConfig current);
+    }
+
+    /** Told about finished requests; see {@link ProxyRuntime#addExchangeListener}. */
+    @FunctionalInterface
+    public interface ExchangeListener {
+        void onExchange(Exchange exchange);
+    }
+
+    /**
+     * One request the proxy finished.
+     *
+     * @param method the request method
+     * @param path the forwarded path, without the query
+     * @param serverId the server that answered, or null if none did
+     * @param status the status sent to the client (the proxy's own 502, 503 or 504 when no server answered), or
+     *     0 when the client went away before an answer could be sent
+     * @param durationNanos time from receiving the request to finishing the answer
+     * @param timestamp when the request was received
+     */
+    public record Exchange(
+            String method, String path, String serverId, int status, long durationNanos, Instant timestamp) {}
+
+    /** Builder for {@link ProxyRuntime}. Not thread-safe. */
+    public static final class Builder {
+        private final LoadBalancer lb;
+        private ProxyConfig config;
+        private OkHttpClient baseClient;
+        private boolean closeBalancer;
+
+        private Builder(LoadBalancer lb) {
+            this.lb = Objects.requireNonNull(lb, "lb");
+        }
+
+        /**
+         * The initial configuration; its algorithm replaces the balancer's strategy if they differ. Default: the
+         * defaults, with the balancer's current strategy as algorithm.
+         */
+        public Builder config(ProxyConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * A client whose settings (TLS, proxy selector, event listener, dispatcher) the upstream client starts
+         * from. The runtime then forces what a transparent proxy needs: no redirects followed, no cookie jar, no
+         * cache, the timeouts from the configuration and the balancing interceptor. Default: a client of its own.
+         */
+        public Builder baseClient(OkHttpClient client) {
+            this.baseClient = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /** Whether {@link ProxyRuntime#close()} also closes the balancer. Default false. */
+        public Builder closeBalancer(boolean close) {
+            this.closeBalancer = close;
+            return this;
+        }
+
+        public ProxyRuntime build() {
+            return new ProxyRuntime(this);
+        }
+    }
+}

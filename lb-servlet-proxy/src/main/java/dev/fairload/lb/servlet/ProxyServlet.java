@@ -1,0 +1,106 @@
+package dev.fairload.lb.servlet;
+
+import dev.fairload.lb.servlet.internal.Forwarding;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * A reverse proxy as an asynchronous servlet (Servlet 6.0, {@code jakarta}): every request it receives is forwarded
+ * to a server picked by the {@link ProxyRuntime}'s balancer, through the runtime's balanced OkHttp client (so retries,
+ * in-flight counts and passive health are the same as for any balanced client), and the answer is streamed back.
+ *
+ * <p>Register it with async support on, under any mapping; a prefix mapping such as {@code /lb/*} is removed from the
+ * forwarded path ({@code /lb/a?b} goes upstream as {@code /a?b}). {@link ProxyRegistration} does this for a {@code
+ * ServletContext}.
+ *
+ * <p>What it does to a request:
+ *
+ * <ul>
+ *   <li>Bodies stream both ways with a few 16 KiB buffers per request, whatever their size; a request body is sent
+ *       once and never replayed. {@code Expect: 100-continue} is passed on, so the client sends its body only once
+ *       the server asked for it. Responses of unknown length (chunked, server-sent events) are flushed as they
+ *       arrive; trailers announced by the server are passed on when the client's connection can carry them.
+ *   <li>Hop-by-hop headers are dropped both ways: {@code Connection} and the headers it names, {@code Keep-Alive},
+ *       {@code Proxy-Connection}, {@code TE} (except {@code trailers}), {@code Trailer}, {@code Transfer-Encoding},
+ *       {@code Upgrade}, {@code Proxy-Authorization}, {@code Proxy-Authenticate}.
+ *   <li>The client's {@code Host} is kept unless {@link ProxyConfig#preserveHost()} is off. {@code X-Forwarded-For}
+ *       gets the peer address appended, {@code X-Forwarded-Proto}, {@code -Host}, {@code -Port} and {@code Via} are
+ *       set. The client's own {@code X-Forwarded-*}, {@code Forwarded} and {@code X-Real-IP} are believed only from
+ *       {@linkplain ProxyConfig#trustedProxies() trusted proxy ranges} and are otherwise replaced or removed.
+ *   <li>If no {@code Accept-Encoding} was sent, {@code Accept-Encoding: identity} is, so that the upstream client
+ *       neither asks for nor decodes compression.
+ *   <li>Sticky sessions ({@link ProxyConfig#sessionPersistence()}): a response setting the application's session
+ *       cookie binds that session to the server that answered, and requests carrying it go there while it is
+ *       healthy; with {@link ProxyConfig#stickyCookie()} the proxy also sets a cookie naming an opaque token of the
+ *       server. A request whose server is gone fails over to another one (counted as a failover in the balancer's
+ *       metrics).
+ * </ul>
+ *
+ * <p>Answers of its own, with a JSON body {@code {"error": "..."}}: 503 when no server is available, 502 when every
+ * attempt failed, 504 when the server was too slow (the configured read timeout), 400 for a request it cannot
+ * forward unambiguously, 405 for {@code CONNECT}, and 501 for WebSocket upgrades, which are not proxied. Malformed
+ * HTTP (conflicting lengths, obs-fold and the like) is rejected by the container before it reaches the servlet.
+ * If the server fails after the response has started, the client's connection is aborted so the truncation shows.
+ * A client that goes away cancels the upstream call, which releases the server.
+ *
+ * <p>Threads and costs: {@code service} returns after starting the upstream call; the call's thread then streams
+ * both bodies with blocking I/O, so each request in flight holds one thread of the upstream client's dispatcher (its
+ * pool grows as needed) and no container thread. The configuration is read once per request.
+ *
+ * <p>Thread-safe, as servlets must be. Not subclassable: configure it through {@link ProxyConfig}.
+ */
+public final class ProxyServlet extends HttpServlet {
+    private static final long serialVersionUID = 1L;
+
+    private final transient ProxyRuntime runtime;
+
+    /** A servlet forwarding through {@code runtime}. */
+    public ProxyServlet(ProxyRuntime runtime) {
+        this.runtime = Objects.requireNonNull(runtime, "runtime");
+    }
+
+    /** The runtime this servlet forwards through. */
+    public ProxyRuntime runtime() {
+        return runtime;
+    }
+
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response)
+            throws ServletException, IOException {
+        if (request.getDispatcherType() == DispatcherType.ASYNC) {
+            // Re-dispatched by an exchange whose upstream failed mid-body: rethrowing makes the container abort the
+            // connection, so the client sees a truncated body as truncated.
+            Object abort = request.getAttribute(Forwarding.ABORT_ATTRIBUTE);
+            if (abort instanceof IOException e) {
+                throw e;
+            }
+            return;
+        }
+        ProxyConfig config = runtime.config();
+        Forwarding.Settings settings = new Forwarding.Settings(
+                runtime.loadBalancer(),
+                runtime.client(),
+                ProxyRuntime.UPSTREAM_HOST,
+                config.preserveHost(),
+                runtime.trustedProxyRanges(),
+                config.sessionPersistence(),
+                config.sessionCookieName(),
+                config.stickyCookie(),
+                config.stickyCookieName());
+        Forwarding.start(request, response, settings, this::finished);
+    }
+
+    private void finished(String method, String path, String serverId, int status, long startNanos) {
+        if (runtime.hasExchangeListeners()) {
+            long duration = System.nanoTime() - startNanos;
+            Instant started = Instant.now().minusNanos(duration);
+            runtime.exchangeFinished(new ProxyRuntime.Exchange(method, path, serverId, status, duration, started));
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package dev.fairload.lb.servlet.internal;
+
+import dev.fairload.lb.LoadBalancer;
+import dev.fairload.lb.okhttp.LoadBalancingInterceptor;
+import dev.fairload.lb.okhttp.NoServerAvailableException;
+import okhttp3.Interceptor;
+
+/** The one place the proxy touches lb-okhttp's balancing interceptor. */
+public final class Balancing {
+    private Balancing() {}
+
+    /**
+     * The balancing interceptor for the proxy's upstream host. Pick hints (client address, session key, sticky
+     * token) travel as a {@code PickContext} request tag set by the servlet, so the interceptor reads no cookies or
+     * headers itself.
+     */
+    public static Interceptor interceptor(String host, LoadBalancer lb, int maxRetries) {
+        return LoadBalancingInterceptor.builder()
+                .service(host, lb)
+                .maxRetries(maxRetries)
+                .build();
+    }
+
+    /** Whether the upstream call failed because no server could be picked. */
+    public static boolean isNoServer(Throwable error) {
+        return error instanceof NoServerAvailableException;
+    }
+}

@@ -1,0 +1,31 @@
+package dev.fairload.lb.servlet.internal;
+
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/** The proxy's own answers, in the brief's JSON shape {@code {"error":"..."}}. Messages are fixed texts. */
+public final class ErrorResponses {
+    public static final String NO_SERVER = "No healthy servers available";
+    public static final String BAD_GATEWAY = "Bad gateway";
+    public static final String GATEWAY_TIMEOUT = "Gateway timeout";
+
+    private ErrorResponses() {}
+
+    /**
+     * Writes {@code {"error": message}} with {@code status}, unless the response is already committed.
+     *
+     * @param message a fixed text without quotes or backslashes (never client or upstream input)
+     */
+    public static void send(HttpServletResponse response, int status, String message) throws IOException {
+        if (response.isCommitted()) {
+            return;
+        }
+        byte[] body = ("{\"error\":\"" + message + "\"}").getBytes(StandardCharsets.UTF_8);
+        response.setStatus(status);
+        response.setContentType("application/json");
+        response.setHeader("Cache-Control", "no-store");
+        response.setContentLength(body.length);
+        response.getOutputStream().write(body);
+    }
+}

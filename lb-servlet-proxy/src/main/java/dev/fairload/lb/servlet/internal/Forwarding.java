@@ -1,0 +1,662 @@
+package dev.fairload.lb.servlet.internal;
+
+import dev.fairload.lb.LoadBalancer;
+import dev.fairload.lb.PickContext;
+import dev.fairload.lb.Server;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.http.Cookie;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import okhttp3.Call;
+import okhttp3.Callback;
+import okhttp3.Headers;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import okio.BufferedSource;
+
+/**
+ * One proxied request, from the servlet's {@code service} call to {@code AsyncContext.complete()}.
+ *
+ * <p>Threads: the container thread builds the upstream request, starts async mode and enqueues the call, then
+ * returns. The upstream call's thread (OkHttp's dispatcher) streams the request body from the client (blocking
+ * servlet reads), receives the response, and streams its body to the client (blocking servlet writes), so the
+ * memory per request is a few buffers whatever the body sizes. Back-pressure is the sockets': a slow client slows
+ * the upstream reads and the other way round.
+ *
+ * <p>Completion: exactly once, guarded by {@link #completed}. The lease held by the balancing interceptor is
+ * completed by closing the response (or by the interceptor when the call fails); a client that goes away (a failed
+ * read or write, or a container error event) cancels the upstream call.
+ *
+ * <p>Failures after the response is committed cannot change the status; the exchange then re-dispatches the
+ * request with {@link #ABORT_ATTRIBUTE} set, and the servlet rethrows, which makes the container abort the
+ * connection instead of ending the body cleanly (a truncated body must look truncated).
+ */
+public final class Forwarding implements Callback, AsyncListener {
+    /** Request attribute holding the exception the servlet must rethrow on re-dispatch. */
+    public static final String ABORT_ATTRIBUTE = "dev.fairload.lb.servlet.abort";
+
+    private static final String VIA = "fairload";
+    private static final Set<String> REQUIRES_BODY = Set.of("POST", "PUT", "PATCH", "PROPPATCH", "REPORT");
+    private static final Set<String> NO_BODY_ON_H2_WITHOUT_LENGTH = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
+
+    /** What one request needs from the proxy's configuration; read once at the start of the request. */
+    public record Settings(
+            LoadBalancer lb,
+            OkHttpClient client,
+            String upstreamHost,
+            boolean preserveHost,
+            List<Cidr> trustedProxies,
+            boolean sessionPersistence,
+            String sessionCookieName,
+            boolean stickyCookie,
+            String stickyCookieName) {}
+
+    /** Told once when the exchange ends. */
+    public interface Finish {
+        void finished(String method, String path, String serverId, int status, long startNanos);
+    }
+
+    private final HttpServletRequest request;
+    private final HttpServletResponse response;
+    private final Settings settings;
+    private final Finish finish;
+    private final long startNanos;
+    private final String method;
+    private final String path;
+    private final AtomicBoolean completed = new AtomicBoolean();
+    private AsyncContext async;
+    private volatile Call call;
+    private volatile boolean clientGone;
+    private String requestStickyToken;
+    private String requestSessionKey;
+    private volatile Headers trailers;
+
+    private Forwarding(
+            HttpServletRequest request,
+            HttpServletResponse response,
+            Settings settings,
+            Finish finish,
+            long startNanos,
+            String path) {
+        this.request = request;
+        this.response = response;
+        this.settings = settings;
+        this.finish = finish;
+        this.startNanos = startNanos;
+        this.method = request.getMethod();
+        this.path = path;
+    }
+
+    /**
+     * Validates the request and forwards it, or answers it at once (400, 405, 501). Returns quickly; the exchange
+     * continues on the upstream call's thread.
+     */
+    public static void start(HttpServletRequest request, HttpServletResponse response, Settings settings, Finish finish)
+            throws IOException {
+        long start = System.nanoTime();
+        String method = request.getMethod();
+        String path = forwardPath(request);
+        if ("CONNECT".equals(method)) {
+            response.setHeader("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+            ErrorResponses.send(response, 405, "Method not allowed");
+            finish.finished(method, path, null, 405, start);
+            return;
+        }
+        if (request.getHeader("Upgrade") != null
+                && HopByHop.containsToken(request.getHeaders("Upgrade"), "websocket")) {
+            ErrorResponses.send(response, 501, "WebSocket upgrade is not supported");
+            finish.finished(method, path, null, 501, start);
+            return;
+        }
+        if (ambiguousFraming(request)) {
+            // Request smuggling defence for containers that tolerate these: never forward a body two parsers could
+            // frame differently, and do not reuse the connection.
+            response.setHeader("Connection", "close");
+            ErrorResponses.send(response, 400, "Bad request");
+            finish.finished(method, path, null, 400, start);
+            return;
+        }
+        Forwarding exchange = new Forwarding(request, response, settings, finish, start, path);
+        Request upstream;
+        try {
+            upstream = exchange.upstreamRequest();
+        } catch (IllegalArgumentException e) {
+            // An unforwardable target or header (OkHttp's own validation): never forward it half-understood.
+            ErrorResponses.send(response, 400, "Bad request");
+            finish.finished(method, path, null, 400, start);
+            return;
+        }
+        if (upstream == null) {
+            ErrorResponses.send(response, 400, "Bad request");
+            finish.finished(method, path, null, 400, start);
+            return;
+        }
+        exchange.async = request.startAsync();
+        exchange.async.setTimeout(0); // the upstream client's timeouts govern; 504 is ours to send
+        exchange.async.addListener(exchange);
+        Call call = settings.client().newCall(upstream);
+        exchange.call = call;
+        call.enqueue(exchange);
+    }
+
+    // Request --------------------------------------------------------------------------------------------------
+
+    /** Both Content-Length and Transfer-Encoding, or several Content-Length values. */
+    private static boolean ambiguousFraming(HttpServletRequest request) {
+        Enumeration<String> lengths = request.getHeaders("Content-Length");
+        int count = 0;
+        while (lengths != null && lengths.hasMoreElements()) {
+            String value = lengths.nextElement();
+            count += value.indexOf(',') >= 0 ? 2 : 1;
+        }
+        return count > 1 || (count == 1 && request.getHeader("Transfer-Encoding") != null);
+    }
+
+    private Request upstreamRequest() throws IOException {
+        String query = request.getQueryString();
+        HttpUrl url = HttpUrl.parse("http://" + settings.upstreamHost() + path + (query != null ? "?" + query : ""));
+        if (url == null) {
+            return null;
+        }
+        String peer = request.getRemoteAddr();
+        boolean trusted = Cidr.anyContains(settings.trustedProxies(), peer);
+        Headers.Builder headers = new Headers.Builder();
+        Set<String> nominated = HopByHop.nominated(request.getHeaders("Connection"));
+        for (Enumeration<String> names = request.getHeaderNames(); names.hasMoreElements(); ) {
+            String name = names.nextElement();
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (HopByHop.isHopByHop(lower) || nominated.contains(lower) || isRewritten(lower, trusted)) {
+                continue;
+            }
+            for (Enumeration<String> values = request.getHeaders(name); values.hasMoreElements(); ) {
+                headers.addUnsafeNonAscii(name, values.nextElement());
+            }
+        }
+        if (HopByHop.containsToken(request.getHeaders("TE"), "trailers")) {
+            headers.add("TE", "trailers"); // the client accepts trailers, and so does the proxy
+        }
+        if (request.getHeader("Accept-Encoding") == null) {
+            // Without it OkHttp would ask for gzip and decode it: the proxy must not change the encoding.
+            headers.add("Accept-Encoding", "identity");
+        }
+        String host = clientHost();
+        if (settings.preserveHost() && host != null) {
+            headers.add("Host", host);
+        }
+
+        String clientAddress = forwardedHeaders(headers, peer, trusted, host);
+        headers.add("Via", viaProtocol(request.getProtocol()) + " " + VIA);
+
+        PickContext.Builder context = PickContext.builder().clientAddress(clientAddress);
+        if (settings.sessionPersistence()) {
+            readStickyCookies();
+            context.sessionKey(requestSessionKey).stickyToken(requestStickyToken);
+        }
+
+        RequestBody body = requestBody();
+        if (body == null && ("GET".equals(method) || "HEAD".equals(method)) && hasBody()) {
+            return null; // OkHttp cannot send a GET or HEAD body; refuse rather than drop it silently
+        }
+        return new Request.Builder()
+                .url(url)
+                .headers(headers.build())
+                .method(method, body)
+                .tag(PickContext.class, context.build())
+                .build();
+    }
+
+    private boolean isRewritten(String lower, boolean trusted) {
+        switch (lower) {
+            case "host",
+                    "content-length",
+                    "via",
+                    "x-forwarded-for",
+                    "x-forwarded-proto",
+                    "x-forwarded-host",
+                    "x-forwarded-port" -> {
+                return true;
+            }
+            case "forwarded", "x-real-ip" -> {
+                return !trusted; // claims about the client from an unknown peer are dropped
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * Sets X-Forwarded-For/-Proto/-Host/-Port and the inbound Via list; returns the client address. From a trusted
+     * proxy, its X-Forwarded-* values are kept (X-Forwarded-For appended to) and the client is the rightmost
+     * untrusted hop; from anyone else they are replaced and the client is the peer.
+     */
+    private String forwardedHeaders(Headers.Builder headers, String peer, boolean trusted, String host) {
+        for (Enumeration<String> via = request.getHeaders("Via"); via != null && via.hasMoreElements(); ) {
+            headers.addUnsafeNonAscii("Via", via.nextElement());
+        }
+        String clientAddress = peer;
+        String inboundFor = trusted ? joined("X-Forwarded-For") : null;
+        if (inboundFor != null) {
+            headers.add("X-Forwarded-For", inboundFor + ", " + peer);
+            clientAddress = rightmostUntrusted(inboundFor, peer);
+        } else {
+            headers.add("X-Forwarded-For", peer);
+        }
+        String proto = trusted ? request.getHeader("X-Forwarded-Proto") : null;
+        headers.add("X-Forwarded-Proto", proto != null ? proto : request.getScheme());
+        String forwardedHost = trusted ? request.getHeader("X-Forwarded-Host") : null;
+        if (forwardedHost != null) {
+            headers.addUnsafeNonAscii("X-Forwarded-Host", forwardedHost);
+        } else if (host != null) {
+            headers.addUnsafeNonAscii("X-Forwarded-Host", host);
+        }
+        String port = trusted ? request.getHeader("X-Forwarded-Port") : null;
+        headers.add("X-Forwarded-Port", port != null ? port : Integer.toString(request.getServerPort()));
+        return clientAddress;
+    }
+
+    private String rightmostUntrusted(String forwardedFor, String peer) {
+        String[] hops = forwardedFor.split(",");
+        for (int i = hops.length - 1; i >= 0; i--) {
+            String hop = hops[i].strip();
+            if (!hop.isEmpty() && !Cidr.anyContains(settings.trustedProxies(), hop)) {
+                return Cidr.literal(hop) != null ? hop : peer;
+            }
+        }
+        String first = hops.length > 0 ? hops[0].strip() : "";
+        return Cidr.literal(first) != null ? first : peer;
+    }
+
+    private String joined(String name) {
+        Enumeration<String> values = request.getHeaders(name);
+        if (values == null || !values.hasMoreElements()) {
+            return null;
+        }
+        return String.join(", ", Collections.list(values));
+    }
+
+    private String clientHost() {
+        String host = request.getHeader("Host");
+        if (host != null) {
+            return host;
+        }
+        String name = request.getServerName();
+        if (name == null || name.isEmpty()) {
+            return null;
+        }
+        if (name.indexOf(':') >= 0 && !name.startsWith("[")) {
+            name = "[" + name + "]";
+        }
+        int port = request.getServerPort();
+        boolean defaultPort = port <= 0
+                || (port == 80 && "http".equals(request.getScheme()))
+                || (port == 443 && "https".equals(request.getScheme()));
+        return defaultPort ? name : name + ":" + port;
+    }
+
+    private boolean hasBody() {
+        if (request.getContentLengthLong() > 0 || request.getHeader("Transfer-Encoding") != null) {
+            return true;
+        }
+        // HTTP/2 requests need not declare a length; a body may follow the headers.
+        return request.getContentLengthLong() < 0
+                && request.getProtocol().startsWith("HTTP/2")
+                && !NO_BODY_ON_H2_WITHOUT_LENGTH.contains(method);
+    }
+
+    private RequestBody requestBody() throws IOException {
+        if ("GET".equals(method) || "HEAD".equals(method)) {
+            return null;
+        }
+        if (hasBody()) {
+            long length = request.getContentLengthLong();
+            return new StreamingRequestBody(request.getInputStream(), length, () -> clientGone = true);
+        }
+        if (REQUIRES_BODY.contains(method) || request.getContentLengthLong() == 0) {
+            return RequestBody.create(new byte[0], null);
+        }
+        return null;
+    }
+
+    private void readStickyCookies() {
+        Cookie[] cookies = request.getCookies();
+        if (cookies == null) {
+            return;
+        }
+        for (Cookie cookie : cookies) {
+            String value = cookie.getValue();
+            if (value == null || value.isEmpty() || value.length() > 512) {
+                continue;
+            }
+            if (cookie.getName().equals(settings.sessionCookieName())) {
+                requestSessionKey = value;
+            } else if (settings.stickyCookie()
+                    && cookie.getName().equals(settings.stickyCookieName())
+                    && isToken(value)) {
+                requestStickyToken = value; // anything else is treated as absent: a new assignment
+            }
+        }
+    }
+
+    private static boolean isToken(String value) {
+        if (value.length() != 16) {
+            return false;
+        }
+        for (int i = 0; i < 16; i++) {
+            char c = value.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Response -------------------------------------------------------------------------------------------------
+
+    @Override
+    public void onResponse(Call call, Response upstream) {
+        Server server = upstream.request().tag(Server.class);
+        String serverId = server != null ? server.id() : null;
+        int code = upstream.code();
+        try (upstream) {
+            if (clientGone) {
+                finishOnce(0, serverId);
+                return;
+            }
+            boolean hasBody = !"HEAD".equals(method) && code != 204 && code != 304 && code >= 200;
+            copyResponseHeaders(upstream, server, hasBody);
+            if (!hasBody) {
+                finishOnce(code, serverId);
+                return;
+            }
+            stream(upstream.body(), upstream.header("Content-Length") == null);
+            trailers = trailersOf(upstream);
+            finishOnce(code, serverId);
+        } catch (ClientWriteException e) {
+            clientGone = true;
+            call.cancel();
+            finishOnce(0, serverId);
+        } catch (IOException | RuntimeException e) {
+            // Upstream failed mid-body (or before a byte was written): close the client's view of it too.
+            abort(e, serverId);
+        }
+    }
+
+    private void copyResponseHeaders(Response upstream, Server server, boolean hasBody) {
+        response.setStatus(upstream.code());
+        Headers headers = upstream.headers();
+        Set<String> nominated = HopByHop.nominated(headers.values("Connection"));
+        Set<String> copied = new HashSet<>();
+        for (int i = 0, size = headers.size(); i < size; i++) {
+            String name = headers.name(i);
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (HopByHop.isHopByHop(lower) || nominated.contains(lower) || lower.equals("content-length")) {
+                continue;
+            }
+            String value = headers.value(i);
+            if (lower.equals("set-cookie") && settings.sessionPersistence()) {
+                bindSession(value, server);
+            }
+            if (copied.add(lower)) {
+                // The first value replaces what the container may have put there already (Date, Server).
+                response.setHeader(name, value);
+            } else {
+                response.addHeader(name, value);
+            }
+        }
+        response.addHeader("Via", "1.1 " + VIA);
+        String length = upstream.header("Content-Length");
+        if (length != null && (hasBody || "HEAD".equals(method))) {
+            try {
+                response.setContentLengthLong(Long.parseLong(length.strip()));
+            } catch (NumberFormatException ignored) {
+                // OkHttp already refused bodies with a malformed length; nothing to pass on
+            }
+        }
+        if (settings.sessionPersistence() && settings.stickyCookie() && server != null) {
+            String token = server.stickyToken();
+            if (!token.equals(requestStickyToken)) {
+                response.addHeader("Set-Cookie", stickyCookie(token));
+            }
+        }
+        if (hasBody && length == null) {
+            try {
+                response.setTrailerFields(this::trailerFields);
+            } catch (IllegalStateException e) {
+                // HTTP/1.0 or otherwise not chunked: trailers cannot be sent, the body still is
+            }
+        }
+    }
+
+    private String stickyCookie(String token) {
+        String cookiePath = request.getContextPath();
+        if (request.getHttpServletMapping() != null
+                && request.getHttpServletMapping().getMappingMatch() == jakarta.servlet.http.MappingMatch.PATH) {
+            cookiePath += request.getServletPath();
+        }
+        if (cookiePath.isEmpty()) {
+            cookiePath = "/";
+        }
+        return settings.stickyCookieName() + "=" + token + "; Path=" + cookiePath + "; HttpOnly; SameSite=Lax"
+                + (request.isSecure() ? "; Secure" : "");
+    }
+
+    /** Binds the application's session to the answering server when its response sets the session cookie. */
+    private void bindSession(String setCookie, Server server) {
+        int eq = setCookie.indexOf('=');
+        if (eq <= 0 || server == null) {
+            return;
+        }
+        if (!setCookie.substring(0, eq).strip().equals(settings.sessionCookieName())) {
+            return;
+        }
+        int semi = setCookie.indexOf(';', eq);
+        String value = (semi < 0 ? setCookie.substring(eq + 1) : setCookie.substring(eq + 1, semi)).strip();
+        String attributes = semi < 0
+                ? ""
+                : setCookie.substring(semi).toLowerCase(Locale.ROOT).replace(" ", "");
+        boolean deleted = value.isEmpty() || attributes.contains(";max-age=0");
+        if (deleted) {
+            if (requestSessionKey != null) {
+                settings.lb().unbindSession(requestSessionKey);
+            }
+            return;
+        }
+        try {
+            settings.lb().bindSession(value, server.id());
+        } catch (NoSuchElementException e) {
+            // The server left the pool meanwhile; the next request will be assigned afresh.
+        }
+    }
+
+    private Map<String, String> trailerFields() {
+        Headers t = trailers;
+        if (t == null || t.size() == 0) {
+            return Map.of();
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        for (String name : t.names()) {
+            fields.put(name, String.join(", ", t.values(name)));
+        }
+        return fields;
+    }
+
+    private static Headers trailersOf(Response upstream) {
+        try {
+            return upstream.trailers();
+        } catch (IOException | IllegalStateException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Copies the body, flushing whenever the upstream has nothing more buffered if {@code eager} (streams of unknown
+     * length, such as server-sent events, reach the client as they are produced); a fixed-length body is left to the
+     * container's buffering.
+     */
+    private void stream(ResponseBody body, boolean eager) throws IOException {
+        OutputStream out;
+        try {
+            out = response.getOutputStream();
+            if (eager) {
+                out.flush(); // send the headers now: the first event may be a while away
+            }
+        } catch (IOException e) {
+            throw new ClientWriteException(e);
+        }
+        BufferedSource source = body.source();
+        byte[] buffer = new byte[16 * 1024];
+        int n;
+        while ((n = source.read(buffer)) != -1) {
+            try {
+                out.write(buffer, 0, n);
+                if (eager && source.getBuffer().size() == 0) {
+                    out.flush();
+                }
+            } catch (IOException e) {
+                throw new ClientWriteException(e);
+            }
+        }
+    }
+
+    @Override
+    public void onFailure(Call call, IOException e) {
+        if (clientGone || call.isCanceled()) {
+            finishOnce(0, null);
+            return;
+        }
+        int status;
+        String message;
+        if (Balancing.isNoServer(e)) {
+            status = 503;
+            message = ErrorResponses.NO_SERVER;
+        } else if (e instanceof InterruptedIOException) {
+            status = 504; // SocketTimeoutException included: the server was too slow
+            message = ErrorResponses.GATEWAY_TIMEOUT;
+        } else {
+            status = 502;
+            message = ErrorResponses.BAD_GATEWAY;
+        }
+        try {
+            ErrorResponses.send(response, status, message);
+        } catch (IOException | RuntimeException ignored) {
+            clientGone = true;
+        }
+        finishOnce(status, null);
+    }
+
+    private void abort(Exception cause, String serverId) {
+        if (!completed.compareAndSet(false, true)) {
+            return;
+        }
+        finish.finished(method, path, serverId, response.isCommitted() ? response.getStatus() : 502, startNanos);
+        if (!response.isCommitted()) {
+            try {
+                ErrorResponses.send(response, 502, ErrorResponses.BAD_GATEWAY);
+            } catch (IOException | RuntimeException ignored) {
+                // the client went away too
+            }
+            completeQuietly();
+            return;
+        }
+        request.setAttribute(
+                ABORT_ATTRIBUTE, cause instanceof IOException io ? io : new IOException("upstream failed", cause));
+        try {
+            async.dispatch();
+        } catch (IllegalStateException e) {
+            completeQuietly();
+        }
+    }
+
+    private void finishOnce(int status, String serverId) {
+        if (completed.compareAndSet(false, true)) {
+            finish.finished(method, path, serverId, status, startNanos);
+            completeQuietly();
+        }
+    }
+
+    private void completeQuietly() {
+        try {
+            async.complete();
+        } catch (IllegalStateException e) {
+            // already completed by the container after an error
+        }
+    }
+
+    // AsyncListener --------------------------------------------------------------------------------------------
+
+    @Override
+    public void onComplete(AsyncEvent event) {}
+
+    @Override
+    public void onTimeout(AsyncEvent event) {
+        clientGone = true;
+        cancel();
+    }
+
+    @Override
+    public void onError(AsyncEvent event) {
+        clientGone = true;
+        cancel();
+    }
+
+    @Override
+    public void onStartAsync(AsyncEvent event) {}
+
+    private void cancel() {
+        Call c = call;
+        if (c != null) {
+            c.cancel();
+        }
+    }
+
+    // Helpers --------------------------------------------------------------------------------------------------
+
+    /**
+     * The path to forward, still percent-encoded as the client sent it: the request URI without the context path
+     * and, for a prefix mapping such as {@code /lb/*}, without the prefix.
+     */
+    static String forwardPath(HttpServletRequest request) {
+        String uri = request.getRequestURI();
+        String contextPath = request.getContextPath();
+        String path = !contextPath.isEmpty() && uri.startsWith(contextPath) ? uri.substring(contextPath.length()) : uri;
+        if (request.getHttpServletMapping() != null
+                && request.getHttpServletMapping().getMappingMatch() == jakarta.servlet.http.MappingMatch.PATH) {
+            String servletPath = request.getServletPath();
+            if (!servletPath.isEmpty() && path.startsWith(servletPath)) {
+                path = path.substring(servletPath.length());
+            }
+        }
+        return path.isEmpty() ? "/" : path;
+    }
+
+    private static String viaProtocol(String protocol) {
+        return protocol != null && protocol.startsWith("HTTP/") ? protocol.substring(5) : "1.1";
+    }
+
+    /** A write to the client failed: the client went away. */
+    private static final class ClientWriteException extends IOException {
+        ClientWriteException(IOException cause) {
+            super(cause);
+        }
+    }
+}

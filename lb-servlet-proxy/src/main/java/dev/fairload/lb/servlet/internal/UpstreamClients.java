@@ -1,0 +1,71 @@
+package dev.fairload.lb.servlet.internal;
+
+import dev.fairload.lb.LoadBalancer;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import okhttp3.ConnectionPool;
+import okhttp3.CookieJar;
+import okhttp3.Dispatcher;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+
+/**
+ * Builds the balanced upstream clients of one proxy. Every client built here shares one dispatcher (its threads)
+ * and one connection pool, so rebuilding for a new retry count or timeout costs no connections.
+ *
+ * <p>Threads: OkHttp runs each call on a dispatcher thread that also streams the request body from the client and
+ * the response body to it, so the dispatcher must not limit concurrency per host: every upstream URL has the same
+ * logical host.
+ */
+public final class UpstreamClients {
+    private final LoadBalancer lb;
+    private final String upstreamHost;
+    private final OkHttpClient base;
+    private final ExecutorService executor;
+
+    public UpstreamClients(LoadBalancer lb, String upstreamHost, OkHttpClient baseClient) {
+        this.lb = lb;
+        this.upstreamHost = upstreamHost;
+        AtomicInteger count = new AtomicInteger();
+        this.executor =
+                new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "fairload-proxy-" + lb.name() + "-" + count.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        Dispatcher dispatcher = new Dispatcher(executor);
+        dispatcher.setMaxRequests(Integer.MAX_VALUE);
+        dispatcher.setMaxRequestsPerHost(Integer.MAX_VALUE);
+        OkHttpClient.Builder b = baseClient == null ? new OkHttpClient.Builder() : baseClient.newBuilder();
+        b.interceptors().clear();
+        this.base = b.dispatcher(dispatcher)
+                .connectionPool(new ConnectionPool(256, 5, TimeUnit.MINUTES))
+                .followRedirects(false)
+                .followSslRedirects(false)
+                .cookieJar(CookieJar.NO_COOKIES)
+                .cache(null)
+                .protocols(List.of(Protocol.HTTP_1_1))
+                .build();
+    }
+
+    /** A balanced client with these settings, sharing threads and connections with every other one. */
+    public OkHttpClient client(
+            int maxRetries, int connectTimeoutMillis, int readTimeoutMillis, int writeTimeoutMillis) {
+        return base.newBuilder()
+                .addInterceptor(Balancing.interceptor(upstreamHost, lb, maxRetries))
+                .connectTimeout(connectTimeoutMillis, TimeUnit.MILLISECONDS)
+                .readTimeout(readTimeoutMillis, TimeUnit.MILLISECONDS)
+                .writeTimeout(writeTimeoutMillis, TimeUnit.MILLISECONDS)
+                .build();
+    }
+
+    /** Stops idle threads and closes idle connections; calls in flight finish. */
+    public void close() {
+        executor.shutdown();
+        base.connectionPool().evictAll();
+    }
+}

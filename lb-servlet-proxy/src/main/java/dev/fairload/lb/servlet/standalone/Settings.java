@@ -1,0 +1,301 @@
+package dev.fairload.lb.servlet.standalone;
+
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.jr.ob.JSON;
+import dev.fairload.lb.Server;
+import dev.fairload.lb.servlet.ProxyConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What the standalone launcher runs with: the YAML file's settings, then the command line's on top.
+ *
+ * <p>The YAML file holds the launcher's own keys ({@link #LAUNCHER_KEYS}) and any {@link ProxyConfig} field at the
+ * top level, for example:
+ *
+ * <pre>
+ * port: 8080
+ * adminPort: 8081
+ * algorithm: least_connections
+ * maxRetries: 2
+ * sessionPersistence: true
+ * backends:
+ *   - http://10.0.0.1:8080
+ *   - url: http://10.0.0.2:8080
+ *     weight: 3
+ * </pre>
+ */
+final class Settings {
+    static final List<String> LAUNCHER_KEYS =
+            List.of("host", "port", "adminHost", "adminPort", "backends", "state", "demo", "drainTimeout");
+
+    static final String USAGE = String.join(
+            "\n",
+            "Usage: java -jar lb-proxy.jar [options]",
+            "  --config FILE         YAML configuration (launcher keys and proxy config fields)",
+            "  --port N              proxy port (default 8080; 0 picks a free port)",
+            "  --host ADDRESS        proxy bind address (default 0.0.0.0)",
+            "  --admin-port N        admin API port on 127.0.0.1 (default 8081; 0 picks a free port)",
+            "  --backend URL         a backend, http://host:port (repeatable)",
+            "  --algorithm NAME      " + String.join(", ", dev.fairload.lb.Strategy.names()),
+            "  --state FILE          state file for servers and config changed through the admin API",
+            "  --drain-timeout SEC   how long SIGTERM waits for requests in flight (default 30)",
+            "  --demo                start three local demo backends and balance over them",
+            "  --help                this text");
+
+    String host = "0.0.0.0";
+    int port = 8080;
+    String adminHost = "127.0.0.1";
+    int adminPort = 8081;
+    final List<Server> backends = new ArrayList<>();
+    Path state;
+    boolean demo;
+    int drainTimeoutSeconds = 30;
+    ProxyConfig config = ProxyConfig.defaults();
+    boolean help;
+
+    /** Parses the command line (and the file it names). */
+    static Settings parse(String[] args) throws UsageException {
+        Settings s = new Settings();
+        // The file comes first whatever its position, so the command line overrides it.
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config")) {
+                s.loadFile(Path.of(value(args, i)));
+            }
+        }
+        Map<String, Object> overrides = new LinkedHashMap<>();
+        List<Server> cliBackends = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            switch (arg) {
+                case "--config" -> i++;
+                case "--port" -> s.port = port("--port", value(args, i++));
+                case "--host" -> s.host = value(args, i++);
+                case "--admin-port" -> s.adminPort = port("--admin-port", value(args, i++));
+                case "--backend" -> cliBackends.add(backend("--backend", value(args, i++), 1));
+                case "--algorithm" -> overrides.put("algorithm", value(args, i++));
+                case "--state" -> s.state = Path.of(value(args, i++));
+                case "--drain-timeout" -> s.drainTimeoutSeconds = drain("--drain-timeout", value(args, i++));
+                case "--demo" -> s.demo = true;
+                case "--help", "-h" -> s.help = true;
+                default -> throw new UsageException("unknown option: " + arg);
+            }
+        }
+        if (!cliBackends.isEmpty()) {
+            s.backends.clear();
+            s.backends.addAll(cliBackends);
+        }
+        try {
+            s.config = s.config.toBuilder().setAll(overrides).build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--" + e.getMessage());
+        }
+        s.validate();
+        return s;
+    }
+
+    private void validate() throws UsageException {
+        if (port != 0 && port == adminPort) {
+            throw new UsageException("--admin-port: " + adminPort + " (expected: different from --port)");
+        }
+        for (int i = 0; i < backends.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                if (backends.get(i).authority().equals(backends.get(j).authority())) {
+                    throw new UsageException("backend: " + backends.get(i).authority() + " given twice");
+                }
+            }
+        }
+        if (state != null) {
+            Path parent = state.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                throw new UsageException("--state: " + state + " (expected: a file in an existing directory)");
+            }
+        }
+    }
+
+    private void loadFile(Path file) throws UsageException {
+        Map<String, Object> map;
+        try (InputStream in = Files.newInputStream(file)) {
+            Object any = JSON.builder(new YAMLFactory()).build().anyFrom(in);
+            if (any == null) {
+                return; // an empty file
+            }
+            if (!(any instanceof Map<?, ?> m)) {
+                throw new UsageException("--config: " + file + ": expected a mapping of keys to values");
+            }
+            map = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                map.put(String.valueOf(e.getKey()), e.getValue());
+            }
+        } catch (IOException e) {
+            throw new UsageException("--config: cannot read " + file + ": " + e.getMessage(), e);
+        }
+        Map<String, Object> proxyFields = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : map.entrySet()) {
+            String key = e.getKey();
+            Object v = e.getValue();
+            String where = "--config " + file + ": " + key;
+            switch (key) {
+                case "host" -> host = string(where, v);
+                case "port" -> port = port(where, integer(where, v));
+                case "adminHost" -> adminHost = string(where, v);
+                case "adminPort" -> adminPort = port(where, integer(where, v));
+                case "state" -> state = Path.of(string(where, v));
+                case "demo" -> demo = bool(where, v);
+                case "drainTimeout" -> drainTimeoutSeconds = drain(where, integer(where, v));
+                case "backends" -> backends.addAll(backends(where, v));
+                default -> {
+                    if (!ProxyConfig.FIELDS.contains(key)) {
+                        List<String> known = new ArrayList<>(LAUNCHER_KEYS);
+                        known.addAll(ProxyConfig.FIELDS);
+                        throw new UsageException(
+                                where + ": unknown key (expected one of: " + String.join(", ", known) + ")");
+                    }
+                    proxyFields.put(key, v);
+                }
+            }
+        }
+        try {
+            config = ProxyConfig.builder().setAll(proxyFields).build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--config " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static List<Server> backends(String where, Object value) throws UsageException {
+        if (!(value instanceof List<?> list)) {
+            throw new UsageException(where + ": expected a list of URLs or {url, weight} entries");
+        }
+        List<Server> out = new ArrayList<>();
+        for (Object item : list) {
+            if (item instanceof String url) {
+                out.add(backend(where, url, 1));
+            } else if (item instanceof Map<?, ?> m) {
+                for (Object k : m.keySet()) {
+                    if (!List.of("url", "weight", "id").contains(String.valueOf(k))) {
+                        throw new UsageException(where + ": unknown key '" + k + "' (expected: url, weight, id)");
+                    }
+                }
+                String url = string(where + ".url", m.get("url"));
+                int weight = m.containsKey("weight") ? integer(where + ".weight", m.get("weight")) : 1;
+                Server server = backend(where, url, weight);
+                if (m.containsKey("id")) {
+                    try {
+                        server = server.toBuilder()
+                                .id(string(where + ".id", m.get("id")))
+                                .build();
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException(where + ": " + e.getMessage(), e);
+                    }
+                }
+                out.add(server);
+            } else {
+                throw new UsageException(where + ": expected a URL or {url, weight}, got " + item);
+            }
+        }
+        return out;
+    }
+
+    static Server backend(String where, String url, int weight) throws UsageException {
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new UsageException(where + ": '" + url + "' (expected: http://host:port)", e);
+        }
+        if (!"http".equalsIgnoreCase(uri.getScheme())
+                || uri.getHost() == null
+                || uri.getPort() < 0
+                || (uri.getRawPath() != null
+                        && !uri.getRawPath().isEmpty()
+                        && !uri.getRawPath().equals("/"))
+                || uri.getRawQuery() != null
+                || uri.getRawUserInfo() != null) {
+            throw new UsageException(where + ": '" + url + "' (expected: http://host:port)");
+        }
+        try {
+            return Server.builder(uri.getHost(), uri.getPort()).weight(weight).build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String value(String[] args, int i) throws UsageException {
+        if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
+            throw new UsageException(args[i] + ": missing value");
+        }
+        return args[i + 1];
+    }
+
+    private static int port(String where, String text) throws UsageException {
+        try {
+            return port(where, Integer.parseInt(text));
+        } catch (NumberFormatException e) {
+            throw new UsageException(where + ": '" + text + "' (expected: 0-65535)", e);
+        }
+    }
+
+    private static int port(String where, int port) throws UsageException {
+        if (port < 0 || port > 65535) {
+            throw new UsageException(where + ": " + port + " (expected: 0-65535)");
+        }
+        return port;
+    }
+
+    private static int drain(String where, String text) throws UsageException {
+        try {
+            return drain(where, Integer.parseInt(text));
+        } catch (NumberFormatException e) {
+            throw new UsageException(where + ": '" + text + "' (expected: 0-3600 seconds)", e);
+        }
+    }
+
+    private static int drain(String where, int seconds) throws UsageException {
+        if (seconds < 0 || seconds > 3600) {
+            throw new UsageException(where + ": " + seconds + " (expected: 0-3600 seconds)");
+        }
+        return seconds;
+    }
+
+    private static String string(String where, Object v) throws UsageException {
+        if (v instanceof String s) {
+            return s;
+        }
+        throw new UsageException(where + ": " + v + " (expected: a string)");
+    }
+
+    private static int integer(String where, Object v) throws UsageException {
+        if (v instanceof Integer i) {
+            return i;
+        }
+        throw new UsageException(where + ": " + v + " (expected: an integer)");
+    }
+
+    private static boolean bool(String where, Object v) throws UsageException {
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        throw new UsageException(where + ": " + v + " (expected: true or false)");
+    }
+
+    @Override
+    public String toString() {
+        return String.format(
+                Locale.ROOT,
+                "port=%d admin=%s:%d backends=%d demo=%s",
+                port,
+                adminHost,
+                adminPort,
+                backends.size(),
+                demo);
+    }
+}

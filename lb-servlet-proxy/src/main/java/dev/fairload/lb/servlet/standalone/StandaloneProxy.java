@@ -1,0 +1,168 @@
+package dev.fairload.lb.servlet.standalone;
+
+import dev.fairload.lb.LoadBalancer;
+import dev.fairload.lb.Server;
+import dev.fairload.lb.servlet.ProxyRegistration;
+import dev.fairload.lb.servlet.ProxyRuntime;
+import java.io.IOException;
+import java.net.BindException;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.http.HttpCompliance;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The standalone proxy: a {@link ProxyRuntime} behind a Jetty 12 server (HTTP/1.1 and h2c on one port), an admin
+ * server on its own port (loopback by default), and the demo backends if asked for.
+ *
+ * <p>Stopping is graceful: the connectors stop accepting first, then requests in flight get up to the drain timeout
+ * to finish (Jetty's {@link GracefulHandler}), then everything is closed.
+ */
+final class StandaloneProxy {
+    private static final Logger log = LoggerFactory.getLogger(StandaloneProxy.class);
+
+    private final Settings settings;
+    private org.eclipse.jetty.server.Server proxyServer;
+    private org.eclipse.jetty.server.Server adminServer;
+    private ServletContextHandler adminContext;
+    private DemoBackends demo;
+    private ProxyRuntime runtime;
+    private int port;
+    private int adminPort;
+
+    StandaloneProxy(Settings settings) {
+        this.settings = settings;
+    }
+
+    /**
+     * Starts everything, or nothing: on failure whatever started is stopped again.
+     *
+     * @throws UsageException if a port is busy or the address cannot be bound
+     */
+    void start() throws Exception {
+        try {
+            LoadBalancer.Builder lb = LoadBalancer.builder().name("proxy").strategy(settings.config.strategy());
+            if (settings.demo) {
+                demo = new DemoBackends();
+                for (Server s : demo.servers()) {
+                    lb.addServer(s);
+                }
+            }
+            for (Server s : settings.backends) {
+                lb.addServer(s);
+            }
+            runtime = ProxyRuntime.builder(lb.build())
+                    .config(settings.config)
+                    .closeBalancer(true)
+                    .build();
+
+            proxyServer = newServer("proxy", 256);
+            HttpConfiguration http = new HttpConfiguration();
+            // RFC 9110 parsing, and no bare LF as a line end either: requests that different parsers could read
+            // differently (request smuggling) are rejected with 400 before they reach the proxy servlet.
+            http.setHttpCompliance(HttpCompliance.RFC9110.without(
+                    "RFC9110_STRICT_LF",
+                    HttpCompliance.Violation.LF_HEADER_TERMINATION,
+                    HttpCompliance.Violation.LF_CHUNK_TERMINATION));
+            http.setSendServerVersion(false);
+            http.setSendXPoweredBy(false);
+            http.setUriCompliance(UriCompliance.DEFAULT);
+            ServerConnector connector = new ServerConnector(
+                    proxyServer, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
+            connector.setHost(settings.host);
+            connector.setPort(settings.port);
+            proxyServer.addConnector(connector);
+            ServletContextHandler context = new ServletContextHandler("/");
+            context.addServletContainerInitializer(ProxyRegistration.initializer("/*", runtime));
+            GracefulHandler graceful = new GracefulHandler();
+            graceful.setHandler(context);
+            proxyServer.setHandler(graceful);
+            proxyServer.setStopTimeout(settings.drainTimeoutSeconds * 1000L);
+            start(proxyServer, "--port", settings.host, settings.port);
+            port = connector.getLocalPort();
+
+            adminServer = newServer("admin", 16);
+            ServerConnector adminConnector = new ServerConnector(adminServer, 1, 1);
+            adminConnector.setHost(settings.adminHost);
+            adminConnector.setPort(settings.adminPort);
+            adminServer.addConnector(adminConnector);
+            adminContext = new ServletContextHandler("/");
+            AdminMount.mount(adminContext, runtime, settings);
+            adminServer.setHandler(adminContext);
+            adminServer.setStopTimeout(1000);
+            start(adminServer, "--admin-port", settings.adminHost, settings.adminPort);
+            adminPort = adminConnector.getLocalPort();
+        } catch (Exception e) {
+            stopQuietly();
+            throw e;
+        }
+    }
+
+    private static org.eclipse.jetty.server.Server newServer(String name, int maxThreads) {
+        QueuedThreadPool threads = new QueuedThreadPool(maxThreads, 4);
+        threads.setName(name);
+        return new org.eclipse.jetty.server.Server(threads);
+    }
+
+    private static void start(org.eclipse.jetty.server.Server server, String option, String host, int port)
+            throws Exception {
+        try {
+            server.start();
+        } catch (IOException e) {
+            Throwable t = e;
+            while (t != null && !(t instanceof BindException)) {
+                t = t.getCause();
+            }
+            String why = t != null ? "already in use or not available" : e.getMessage();
+            throw new UsageException(option + ": cannot listen on " + host + ":" + port + " (" + why + ")", e);
+        }
+    }
+
+    int port() {
+        return port;
+    }
+
+    int adminPort() {
+        return adminPort;
+    }
+
+    ProxyRuntime runtime() {
+        return runtime;
+    }
+
+    /** Refuses new connections, lets requests in flight finish (up to the drain timeout), then stops everything. */
+    void stop() {
+        long start = System.nanoTime();
+        stopQuietly();
+        log.info("stopped in {} ms", (System.nanoTime() - start) / 1_000_000);
+    }
+
+    private void stopQuietly() {
+        for (org.eclipse.jetty.server.Server s : new org.eclipse.jetty.server.Server[] {proxyServer, adminServer}) {
+            if (s != null) {
+                try {
+                    s.stop();
+                } catch (Exception e) {
+                    log.warn("stopping {} failed", s, e);
+                }
+            }
+        }
+        if (runtime != null) {
+            runtime.close();
+        }
+        if (demo != null) {
+            try {
+                demo.close();
+            } catch (Exception e) {
+                log.warn("stopping the demo backends failed", e);
+            }
+        }
+    }
+}
