@@ -36,6 +36,7 @@ public final class ProxyConfig {
             "sslCertPath",
             "sslKeyPath",
             "sslPort",
+            "httpsRedirect",
             "sessionCookieName",
             "stickyCookie",
             "stickyCookieName",
@@ -43,7 +44,10 @@ public final class ProxyConfig {
             "trustedProxies",
             "connectTimeoutMillis",
             "readTimeoutMillis",
-            "writeTimeoutMillis");
+            "writeTimeoutMillis",
+            "upstreamTls",
+            "upstreamTrustStorePath",
+            "upstreamTlsInsecure");
 
     public static final int MAX_RETRIES_LIMIT = 10;
 
@@ -57,6 +61,7 @@ public final class ProxyConfig {
     private final String sslCertPath;
     private final String sslKeyPath;
     private final int sslPort;
+    private final boolean httpsRedirect;
     private final String sessionCookieName;
     private final boolean stickyCookie;
     private final String stickyCookieName;
@@ -65,6 +70,9 @@ public final class ProxyConfig {
     private final int connectTimeoutMillis;
     private final int readTimeoutMillis;
     private final int writeTimeoutMillis;
+    private final boolean upstreamTls;
+    private final String upstreamTrustStorePath;
+    private final boolean upstreamTlsInsecure;
 
     private ProxyConfig(Builder b) {
         this.algorithm = b.algorithm;
@@ -77,6 +85,7 @@ public final class ProxyConfig {
         this.sslCertPath = b.sslCertPath;
         this.sslKeyPath = b.sslKeyPath;
         this.sslPort = b.sslPort;
+        this.httpsRedirect = b.httpsRedirect;
         this.sessionCookieName = b.sessionCookieName;
         this.stickyCookie = b.stickyCookie;
         this.stickyCookieName = b.stickyCookieName;
@@ -85,6 +94,9 @@ public final class ProxyConfig {
         this.connectTimeoutMillis = b.connectTimeoutMillis;
         this.readTimeoutMillis = b.readTimeoutMillis;
         this.writeTimeoutMillis = b.writeTimeoutMillis;
+        this.upstreamTls = b.upstreamTls;
+        this.upstreamTrustStorePath = b.upstreamTrustStorePath;
+        this.upstreamTlsInsecure = b.upstreamTlsInsecure;
     }
 
     /** A builder holding the defaults. */
@@ -132,12 +144,19 @@ public final class ProxyConfig {
         return sslTermination;
     }
 
-    /** Certificate file (PEM, or a PKCS12 keystore) for TLS termination, or null. */
+    /**
+     * Where the TLS listener's certificates come from, or null: a PEM file (certificate chain, leaf first), a PKCS#12
+     * keystore ({@code .p12} or {@code .pfx}), or a directory of {@code NAME.crt} (or {@code NAME.pem}) and {@code
+     * NAME.key} pairs chosen by SNI. Replacing the files is picked up while running. See {@code docs/tls.md}.
+     */
     public String sslCertPath() {
         return sslCertPath;
     }
 
-    /** Private key file (PKCS#8 PEM) for TLS termination, or null when the certificate file is a keystore. */
+    /**
+     * The private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted) of a PEM {@link #sslCertPath()}; for a PKCS#12
+     * keystore, a file holding its password (none: an empty password); unused for a directory. Null when not needed.
+     */
     public String sslKeyPath() {
         return sslKeyPath;
     }
@@ -145,6 +164,14 @@ public final class ProxyConfig {
     /** Port of the TLS listener when {@link #sslTermination()} is on. Default 8443. */
     public int sslPort() {
         return sslPort;
+    }
+
+    /**
+     * Whether plain HTTP requests on the proxy port are redirected (308) to {@code https://} on {@link #sslPort()}
+     * while {@link #sslTermination()} is on. Default false.
+     */
+    public boolean httpsRedirect() {
+        return httpsRedirect;
     }
 
     /** Name of the application's session cookie that sticky sessions follow. Default {@code sessionId}. */
@@ -196,6 +223,27 @@ public final class ProxyConfig {
         return writeTimeoutMillis;
     }
 
+    /** Whether backends are reached over {@code https} (certificates verified, see below). Default false. */
+    public boolean upstreamTls() {
+        return upstreamTls;
+    }
+
+    /**
+     * A PEM bundle of CA certificates that backend certificates are verified against, instead of the JDK's trust
+     * store, or null for the JDK's. Default null.
+     */
+    public String upstreamTrustStorePath() {
+        return upstreamTrustStorePath;
+    }
+
+    /**
+     * Whether backend certificates and host names go unverified (only for testing: it allows anyone on the path to
+     * read and change the traffic; logged as a warning). Default false.
+     */
+    public boolean upstreamTlsInsecure() {
+        return upstreamTlsInsecure;
+    }
+
     /** The strategy named by {@link #algorithm()}. */
     public Strategy strategy() {
         return Strategy.byName(algorithm);
@@ -217,6 +265,7 @@ public final class ProxyConfig {
         m.put("sslCertPath", sslCertPath);
         m.put("sslKeyPath", sslKeyPath);
         m.put("sslPort", sslPort);
+        m.put("httpsRedirect", httpsRedirect);
         m.put("sessionCookieName", sessionCookieName);
         m.put("stickyCookie", stickyCookie);
         m.put("stickyCookieName", stickyCookieName);
@@ -225,6 +274,9 @@ public final class ProxyConfig {
         m.put("connectTimeoutMillis", connectTimeoutMillis);
         m.put("readTimeoutMillis", readTimeoutMillis);
         m.put("writeTimeoutMillis", writeTimeoutMillis);
+        m.put("upstreamTls", upstreamTls);
+        m.put("upstreamTrustStorePath", upstreamTrustStorePath);
+        m.put("upstreamTlsInsecure", upstreamTlsInsecure);
         return Collections.unmodifiableMap(m);
     }
 
@@ -241,6 +293,7 @@ public final class ProxyConfig {
         b.sslCertPath = sslCertPath;
         b.sslKeyPath = sslKeyPath;
         b.sslPort = sslPort;
+        b.httpsRedirect = httpsRedirect;
         b.sessionCookieName = sessionCookieName;
         b.stickyCookie = stickyCookie;
         b.stickyCookieName = stickyCookieName;
@@ -249,6 +302,9 @@ public final class ProxyConfig {
         b.connectTimeoutMillis = connectTimeoutMillis;
         b.readTimeoutMillis = readTimeoutMillis;
         b.writeTimeoutMillis = writeTimeoutMillis;
+        b.upstreamTls = upstreamTls;
+        b.upstreamTrustStorePath = upstreamTrustStorePath;
+        b.upstreamTlsInsecure = upstreamTlsInsecure;
         return b;
     }
 
@@ -283,6 +339,7 @@ public final class ProxyConfig {
         private String sslCertPath;
         private String sslKeyPath;
         private int sslPort = 8443;
+        private boolean httpsRedirect = false;
         private String sessionCookieName = "sessionId";
         private boolean stickyCookie = false;
         private String stickyCookieName = "FAIRLOAD_STICKY";
@@ -291,6 +348,9 @@ public final class ProxyConfig {
         private int connectTimeoutMillis = 5_000;
         private int readTimeoutMillis = 60_000;
         private int writeTimeoutMillis = 60_000;
+        private boolean upstreamTls = false;
+        private String upstreamTrustStorePath;
+        private boolean upstreamTlsInsecure = false;
 
         private Builder() {}
 
@@ -352,6 +412,11 @@ public final class ProxyConfig {
             return this;
         }
 
+        public Builder httpsRedirect(boolean on) {
+            this.httpsRedirect = on;
+            return this;
+        }
+
         /** @throws IllegalArgumentException if not a cookie name (RFC 6265 token, 1-64 characters) */
         public Builder sessionCookieName(String name) {
             this.sessionCookieName = cookieName("sessionCookieName", name);
@@ -407,6 +472,23 @@ public final class ProxyConfig {
             return this;
         }
 
+        public Builder upstreamTls(boolean on) {
+            this.upstreamTls = on;
+            return this;
+        }
+
+        /** @param path a PEM file of CA certificates, or null for the JDK's trust store */
+        public Builder upstreamTrustStorePath(String path) {
+            this.upstreamTrustStorePath = path(path, "upstreamTrustStorePath");
+            return this;
+        }
+
+        /** Turns off verification of backend certificates; see {@link ProxyConfig#upstreamTlsInsecure()}. */
+        public Builder upstreamTlsInsecure(boolean on) {
+            this.upstreamTlsInsecure = on;
+            return this;
+        }
+
         /**
          * Sets one field by its JSON name, with a JSON-like value: string, boolean, integral number (a
          * {@link Number} with no fraction), null for the optional paths, or a list of strings for {@code
@@ -428,6 +510,7 @@ public final class ProxyConfig {
                 case "sslCertPath" -> sslCertPath(value == null ? null : string(field, value));
                 case "sslKeyPath" -> sslKeyPath(value == null ? null : string(field, value));
                 case "sslPort" -> sslPort(integer(field, value));
+                case "httpsRedirect" -> httpsRedirect(bool(field, value));
                 case "sessionCookieName" -> sessionCookieName(string(field, value));
                 case "stickyCookie" -> stickyCookie(bool(field, value));
                 case "stickyCookieName" -> stickyCookieName(string(field, value));
@@ -436,6 +519,10 @@ public final class ProxyConfig {
                 case "connectTimeoutMillis" -> connectTimeoutMillis(integer(field, value));
                 case "readTimeoutMillis" -> readTimeoutMillis(integer(field, value));
                 case "writeTimeoutMillis" -> writeTimeoutMillis(integer(field, value));
+                case "upstreamTls" -> upstreamTls(bool(field, value));
+                case "upstreamTrustStorePath" ->
+                    upstreamTrustStorePath(value == null ? null : string(field, value));
+                case "upstreamTlsInsecure" -> upstreamTlsInsecure(bool(field, value));
                 default ->
                     throw new IllegalArgumentException(
                             field + ": unknown field (expected one of: " + String.join(", ", FIELDS) + ")");
@@ -458,7 +545,8 @@ public final class ProxyConfig {
 
         /**
          * @throws IllegalArgumentException if the fields disagree: {@code healthCheckTimeout} above {@code
-         *     healthCheckInterval}, {@code sslTermination} without {@code sslCertPath}, or the two cookie names equal
+         *     healthCheckInterval}, {@code sslTermination} without {@code sslCertPath}, the two cookie names equal, or
+         *     {@code upstreamTlsInsecure} together with {@code upstreamTrustStorePath}
          */
         public ProxyConfig build() {
             if (healthCheckTimeout > healthCheckInterval) {
@@ -472,6 +560,10 @@ public final class ProxyConfig {
             if (stickyCookieName.equalsIgnoreCase(sessionCookieName)) {
                 throw new IllegalArgumentException(
                         "stickyCookieName: '" + stickyCookieName + "' (expected: different from sessionCookieName)");
+            }
+            if (upstreamTlsInsecure && upstreamTrustStorePath != null) {
+                throw new IllegalArgumentException("upstreamTlsInsecure: true (expected: false when"
+                        + " upstreamTrustStorePath is set; a trust store is pointless without verification)");
             }
             return new ProxyConfig(this);
         }

@@ -4,6 +4,7 @@ import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.event.Subscription;
 import dev.fairload.lb.servlet.internal.Cidr;
 import dev.fairload.lb.servlet.internal.UpstreamClients;
+import dev.fairload.lb.servlet.internal.UpstreamTls;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -51,11 +52,12 @@ public final class ProxyRuntime implements AutoCloseable {
     private final boolean closeBalancer;
     private final Instant startedAt = Instant.now();
     private final CopyOnWriteArrayList<ConfigListener> configListeners = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<ConfigValidator> configValidators = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<ExchangeListener> exchangeListeners = new CopyOnWriteArrayList<>();
     private volatile State state;
 
     /** Configuration and what is derived from it, swapped together. */
-    private record State(ProxyConfig config, List<Cidr> trustedProxies, OkHttpClient client) {}
+    private record State(ProxyConfig config, List<Cidr> trustedProxies, UpstreamTls upstreamTls, OkHttpClient client) {}
 
     private ProxyRuntime(Builder b) {
         this.lb = b.lb;
@@ -67,7 +69,7 @@ public final class ProxyRuntime implements AutoCloseable {
             lb.strategy(config.strategy());
         }
         this.clients = new UpstreamClients(lb, UPSTREAM_HOST, b.baseClient);
-        this.state = newState(config);
+        this.state = newState(config, null);
     }
 
     /** Starts a runtime over {@code lb}. */
@@ -97,9 +99,12 @@ public final class ProxyRuntime implements AutoCloseable {
 
     /**
      * Puts {@code config} in force and applies it live (see the class comment), then tells the listeners. An equal
-     * configuration changes nothing and notifies no one.
+     * configuration changes nothing and notifies no one. The {@linkplain #addConfigValidator validators} and the
+     * upstream TLS settings (the trust bundle is read) are checked first; if one refuses, nothing changes.
      *
      * @return the previous configuration
+     * @throws IllegalArgumentException naming the field if a validator refuses or the upstream trust bundle cannot
+     *     be read
      */
     public ProxyConfig update(ProxyConfig config) {
         Objects.requireNonNull(config, "config");
@@ -109,10 +114,14 @@ public final class ProxyRuntime implements AutoCloseable {
             if (previous.equals(config)) {
                 return previous;
             }
+            State next = newState(config, state.upstreamTls);
+            for (ConfigValidator validator : configValidators) {
+                validator.validate(previous, config);
+            }
             if (!previous.algorithm().equals(config.algorithm())) {
                 lb.strategy(config.strategy());
             }
-            state = newState(config);
+            state = next;
         }
         log.info("{}: configuration updated: {}", lb.name(), changes(previous, config));
         for (ConfigListener listener : configListeners) {
@@ -145,6 +154,18 @@ public final class ProxyRuntime implements AutoCloseable {
         Objects.requireNonNull(listener, "listener");
         configListeners.add(listener);
         return () -> configListeners.remove(listener);
+    }
+
+    /**
+     * Asks {@code validator} before each configuration change; it refuses by throwing {@link
+     * IllegalArgumentException} naming the field (for example {@code "sslCertPath: ... (expected: ...)"}), and then
+     * {@link #update} throws it and nothing changes. Validators run on the updating thread, under the update lock:
+     * keep them short.
+     */
+    public Subscription addConfigValidator(ConfigValidator validator) {
+        Objects.requireNonNull(validator, "validator");
+        configValidators.add(validator);
+        return () -> configValidators.remove(validator);
     }
 
     /**
@@ -191,16 +212,18 @@ public final class ProxyRuntime implements AutoCloseable {
         }
     }
 
-    private State newState(ProxyConfig config) {
+    private State newState(ProxyConfig config, UpstreamTls previousTls) {
         List<Cidr> ranges = config.trustedProxies().stream()
                 .map(r -> Cidr.parse(r, "trustedProxies"))
                 .toList();
+        UpstreamTls tls = UpstreamTls.of(config, previousTls);
         OkHttpClient client = clients.client(
                 config.maxRetries(),
                 config.connectTimeoutMillis(),
                 config.readTimeoutMillis(),
-                config.writeTimeoutMillis());
-        return new State(config, ranges, client);
+                config.writeTimeoutMillis(),
+                tls);
+        return new State(config, ranges, tls, client);
     }
 
     private static String changes(ProxyConfig previous, ProxyConfig next) {
@@ -213,7 +236,7 @@ public final class ProxyRuntime implements AutoCloseable {
                     sb.append(", ");
                 }
                 // Paths may be sensitive in shared logs; say that they changed, not to what.
-                boolean secret = field.startsWith("ssl") && field.endsWith("Path");
+                boolean secret = field.endsWith("Path");
                 sb.append(field).append('=').append(secret ? "(changed)" : b.get(field));
             }
         }
@@ -224,6 +247,13 @@ public final class ProxyRuntime implements AutoCloseable {
     @FunctionalInterface
     public interface ConfigListener {
         void onConfigChanged(ProxyConfig previous, ProxyConfig current);
+    }
+
+    /** Checks a configuration before it is put in force; see {@link ProxyRuntime#addConfigValidator}. */
+    @FunctionalInterface
+    public interface ConfigValidator {
+        /** @throws IllegalArgumentException naming the field if {@code next} must not be put in force */
+        void validate(ProxyConfig current, ProxyConfig next);
     }
 
     /** Told about finished requests; see {@link ProxyRuntime#addExchangeListener}. */

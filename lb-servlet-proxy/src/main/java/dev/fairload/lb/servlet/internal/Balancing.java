@@ -12,11 +12,11 @@ public final class Balancing {
     /**
      * The balancing interceptor for the proxy's upstream host. Pick hints (client address, session key, sticky
      * token) travel as a {@code PickContext} request tag set by the servlet, so the interceptor reads no cookies or
-     * headers itself.
+     * headers itself. Backends are reached with {@code scheme} ({@code http} or {@code https}).
      */
-    public static Interceptor interceptor(String host, LoadBalancer lb, int maxRetries) {
+    public static Interceptor interceptor(String host, LoadBalancer lb, int maxRetries, String scheme) {
         return LoadBalancingInterceptor.builder()
-                .service(host, lb)
+                .service(host, lb, scheme)
                 .maxRetries(maxRetries)
                 .build();
     }

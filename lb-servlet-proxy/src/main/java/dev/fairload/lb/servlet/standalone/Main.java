@@ -5,7 +5,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * The standalone reverse proxy: {@code java -jar lb-proxy.jar [--config FILE] [--port N] [--admin-port N] [--backend
- * URL]... [--algorithm NAME] [--state FILE] [--demo]}.
+ * URL]... [--algorithm NAME] [--state FILE] [--tls-cert FILE --tls-key FILE] [--tls-port N] [--admin-tls] [--demo]}.
  *
  * <p>It prints one line when it is ready, {@code Fairload proxy listening on http://HOST:PORT/ (admin
  * http://127.0.0.1:PORT/)}, and runs until the process is told to stop. Bad options, a bad configuration file or a
@@ -68,8 +68,9 @@ public final class Main {
                         },
                         "fairload-shutdown"));
         String shownHost = settings.host.equals("0.0.0.0") ? "localhost" : settings.host;
-        out.println("Fairload proxy listening on http://" + shownHost + ":" + proxy.port() + "/ (admin http://"
-                + settings.adminHost + ":" + proxy.adminPort() + "/)"
+        out.println("Fairload proxy listening on http://" + shownHost + ":" + proxy.port() + "/ (admin "
+                + (settings.adminTls ? "https" : "http") + "://" + settings.adminHost + ":" + proxy.adminPort() + "/)"
+                + (proxy.tlsPort() > 0 ? " and https://" + shownHost + ":" + proxy.tlsPort() + "/" : "")
                 + (settings.demo ? " with demo backends demo-1, demo-2, demo-3" : ""));
         if (settings.state != null) {
             out.println("State file " + settings.state + ": accepted; persistence arrives with the admin API");

@@ -36,7 +36,7 @@ import java.util.Map;
  */
 final class Settings {
     static final List<String> LAUNCHER_KEYS =
-            List.of("host", "port", "adminHost", "adminPort", "backends", "state", "demo", "drainTimeout");
+            List.of("host", "port", "adminHost", "adminPort", "backends", "state", "demo", "drainTimeout", "adminTls");
 
     static final String USAGE = String.join(
             "\n",
@@ -45,10 +45,14 @@ final class Settings {
             "  --port N              proxy port (default 8080; 0 picks a free port)",
             "  --host ADDRESS        proxy bind address (default 0.0.0.0)",
             "  --admin-port N        admin API port on 127.0.0.1 (default 8081; 0 picks a free port)",
-            "  --backend URL         a backend, http://host:port (repeatable)",
+            "  --backend URL         a backend, http://host:port or https://host:port (repeatable)",
             "  --algorithm NAME      " + String.join(", ", dev.fairload.lb.Strategy.names()),
             "  --state FILE          state file for servers and config changed through the admin API",
             "  --drain-timeout SEC   how long SIGTERM waits for requests in flight (default 30)",
+            "  --tls-cert FILE       turn TLS termination on with this certificate (PEM chain, .p12, or a directory)",
+            "  --tls-key FILE        its private key (PEM), or the .p12 keystore's password file",
+            "  --tls-port N          HTTPS port (default 8443)",
+            "  --admin-tls           serve the admin API over TLS with the same certificate",
             "  --demo                start three local demo backends and balance over them",
             "  --help                this text");
 
@@ -59,6 +63,9 @@ final class Settings {
     final List<Server> backends = new ArrayList<>();
     Path state;
     boolean demo;
+    boolean adminTls;
+    /** Schemes of the backends given ({@code http}, {@code https}). */
+    private final java.util.Set<String> backendSchemes = new java.util.TreeSet<>();
     int drainTimeoutSeconds = 30;
     ProxyConfig config = ProxyConfig.defaults();
     boolean help;
@@ -74,6 +81,7 @@ final class Settings {
         }
         Map<String, Object> overrides = new LinkedHashMap<>();
         List<Server> cliBackends = new ArrayList<>();
+        List<String> cliSchemes = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -81,7 +89,24 @@ final class Settings {
                 case "--port" -> s.port = port("--port", value(args, i++));
                 case "--host" -> s.host = value(args, i++);
                 case "--admin-port" -> s.adminPort = port("--admin-port", value(args, i++));
-                case "--backend" -> cliBackends.add(backend("--backend", value(args, i++), 1));
+                case "--backend" -> {
+                    String url = value(args, i++);
+                    cliBackends.add(backend("--backend", url, 1));
+                    cliSchemes.add(scheme(url));
+                }
+                case "--tls-cert" -> {
+                    overrides.put("sslCertPath", value(args, i++));
+                    overrides.put("sslTermination", true);
+                }
+                case "--tls-key" -> overrides.put("sslKeyPath", value(args, i++));
+                case "--tls-port" -> {
+                    int tlsPort = port("--tls-port", value(args, i++));
+                    if (tlsPort == 0) {
+                        throw new UsageException("--tls-port: 0 (expected: 1-65535)");
+                    }
+                    overrides.put("sslPort", tlsPort);
+                }
+                case "--admin-tls" -> s.adminTls = true;
                 case "--algorithm" -> overrides.put("algorithm", value(args, i++));
                 case "--state" -> s.state = Path.of(value(args, i++));
                 case "--drain-timeout" -> s.drainTimeoutSeconds = drain("--drain-timeout", value(args, i++));
@@ -93,11 +118,25 @@ final class Settings {
         if (!cliBackends.isEmpty()) {
             s.backends.clear();
             s.backends.addAll(cliBackends);
+            s.backendSchemes.clear();
+            s.backendSchemes.addAll(cliSchemes);
+        }
+        if (s.demo) {
+            s.backendSchemes.add("http");
+        }
+        if (s.backendSchemes.size() > 1) {
+            throw new UsageException("backends: http and https mixed (expected: one scheme for all backends)");
+        }
+        if (s.backendSchemes.contains("https")) {
+            overrides.put("upstreamTls", true);
+        } else if (s.backendSchemes.contains("http") && s.config.upstreamTls() && !overrides.containsKey("upstreamTls")) {
+            throw new UsageException("backends: http:// URLs (expected: https:// when upstreamTls is true)");
         }
         try {
             s.config = s.config.toBuilder().setAll(overrides).build();
         } catch (IllegalArgumentException e) {
-            throw new UsageException("--" + e.getMessage());
+            String message = e.getMessage();
+            throw new UsageException(message.startsWith("ssl") ? message : "--" + message);
         }
         s.validate();
         return s;
@@ -152,7 +191,14 @@ final class Settings {
                 case "state" -> state = Path.of(string(where, v));
                 case "demo" -> demo = bool(where, v);
                 case "drainTimeout" -> drainTimeoutSeconds = drain(where, integer(where, v));
-                case "backends" -> backends.addAll(backends(where, v));
+                case "backends" -> {
+                    backends.addAll(backends(where, v));
+                    for (Object item : (List<?>) v) {
+                        Object url = item instanceof Map<?, ?> m ? m.get("url") : item;
+                        backendSchemes.add(scheme(String.valueOf(url)));
+                    }
+                }
+                case "adminTls" -> adminTls = bool(where, v);
                 default -> {
                     if (!ProxyConfig.FIELDS.contains(key)) {
                         List<String> known = new ArrayList<>(LAUNCHER_KEYS);
@@ -210,9 +256,9 @@ final class Settings {
         try {
             uri = new URI(url);
         } catch (URISyntaxException e) {
-            throw new UsageException(where + ": '" + url + "' (expected: http://host:port)", e);
+            throw new UsageException(where + ": '" + url + "' (expected: http://host:port or https://host:port)", e);
         }
-        if (!"http".equalsIgnoreCase(uri.getScheme())
+        if (!("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
                 || uri.getHost() == null
                 || uri.getPort() < 0
                 || (uri.getRawPath() != null
@@ -220,13 +266,17 @@ final class Settings {
                         && !uri.getRawPath().equals("/"))
                 || uri.getRawQuery() != null
                 || uri.getRawUserInfo() != null) {
-            throw new UsageException(where + ": '" + url + "' (expected: http://host:port)");
+            throw new UsageException(where + ": '" + url + "' (expected: http://host:port or https://host:port)");
         }
         try {
             return Server.builder(uri.getHost(), uri.getPort()).weight(weight).build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(where + ": " + e.getMessage(), e);
         }
+    }
+
+    private static String scheme(String url) {
+        return url.regionMatches(true, 0, "https:", 0, 6) ? "https" : "http";
     }
 
     private static String value(String[] args, int i) throws UsageException {

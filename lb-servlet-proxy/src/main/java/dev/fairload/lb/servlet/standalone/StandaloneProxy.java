@@ -4,6 +4,7 @@ import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.Server;
 import dev.fairload.lb.servlet.ProxyRegistration;
 import dev.fairload.lb.servlet.ProxyRuntime;
+import dev.fairload.lb.servlet.tls.TlsTermination;
 import java.io.IOException;
 import java.net.BindException;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -19,8 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The standalone proxy: a {@link ProxyRuntime} behind a Jetty 12 server (HTTP/1.1 and h2c on one port), an admin
- * server on its own port (loopback by default), and the demo backends if asked for.
+ * The standalone proxy: a {@link ProxyRuntime} behind a Jetty 12 server (HTTP/1.1 and h2c on one port; HTTPS with
+ * HTTP/2 on another while TLS termination is on, see {@link TlsTermination}), an admin server on its own port
+ * (loopback by default, optionally over TLS), and the demo backends if asked for.
  *
  * <p>Stopping is graceful: the connectors stop accepting first, then requests in flight get up to the drain timeout
  * to finish (Jetty's {@link GracefulHandler}), then everything is closed.
@@ -34,6 +36,7 @@ final class StandaloneProxy {
     private ServletContextHandler adminContext;
     private DemoBackends demo;
     private ProxyRuntime runtime;
+    private TlsTermination tls;
     private int port;
     private int adminPort;
 
@@ -79,17 +82,33 @@ final class StandaloneProxy {
             connector.setHost(settings.host);
             connector.setPort(settings.port);
             proxyServer.addConnector(connector);
+            try {
+                tls = TlsTermination.builder(runtime, proxyServer)
+                        .host(settings.host)
+                        .httpConfiguration(http)
+                        .adminTls(settings.adminTls)
+                        .build();
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage(), e);
+            }
             ServletContextHandler context = new ServletContextHandler("/");
             context.addServletContainerInitializer(ProxyRegistration.initializer("/*", runtime));
             GracefulHandler graceful = new GracefulHandler();
-            graceful.setHandler(context);
+            graceful.setHandler(tls.redirectingToHttps(context));
             proxyServer.setHandler(graceful);
             proxyServer.setStopTimeout(settings.drainTimeoutSeconds * 1000L);
             start(proxyServer, "--port", settings.host, settings.port);
             port = connector.getLocalPort();
+            try {
+                tls.start();
+            } catch (IOException e) {
+                throw new UsageException(e.getMessage(), e);
+            }
 
             adminServer = newServer("admin", 16);
-            ServerConnector adminConnector = new ServerConnector(adminServer, 1, 1);
+            ServerConnector adminConnector = settings.adminTls
+                    ? tls.newConnector(adminServer, new HttpConfiguration(), false)
+                    : new ServerConnector(adminServer, 1, 1);
             adminConnector.setHost(settings.adminHost);
             adminConnector.setPort(settings.adminPort);
             adminServer.addConnector(adminConnector);
@@ -133,6 +152,15 @@ final class StandaloneProxy {
         return adminPort;
     }
 
+    /** The HTTPS listener's port, or -1 while TLS termination is off. */
+    int tlsPort() {
+        return tls == null ? -1 : tls.port();
+    }
+
+    TlsTermination tls() {
+        return tls;
+    }
+
     ProxyRuntime runtime() {
         return runtime;
     }
@@ -153,6 +181,9 @@ final class StandaloneProxy {
                     log.warn("stopping {} failed", s, e);
                 }
             }
+        }
+        if (tls != null) {
+            tls.close();
         }
         if (runtime != null) {
             runtime.close();

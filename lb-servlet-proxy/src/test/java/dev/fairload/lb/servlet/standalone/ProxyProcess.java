@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 /** The standalone jar as a child process; stops only the process it started. */
 final class ProxyProcess implements AutoCloseable {
     private static final Pattern READY =
-            Pattern.compile("listening on http://[^:]+:(\\d+)/ \\(admin http://[^:]+:(\\d+)/\\)");
+            Pattern.compile("listening on http://[^:]+:(\\d+)/ \\(admin https?://[^:]+:(\\d+)/\\)");
 
     final Process process;
     private final Path log;
