@@ -192,7 +192,8 @@ public final class TlsTermination implements AutoCloseable {
         ConnectionFactory[] chain;
         if (http2) {
             HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(https);
-            ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory(h2.getProtocol(), h1.getProtocol());
+            // With no protocols of its own, ALPN negotiates among the connector's: h2, then http/1.1.
+            ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
             alpn.setDefaultProtocol(h1.getProtocol());
             chain = new ConnectionFactory[] {new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, h1};
         } else {
@@ -451,7 +452,8 @@ public final class TlsTermination implements AutoCloseable {
 
     /**
      * Jetty's SNI match, except that a client sending no SNI name, or one that no certificate matches, gets the
-     * default certificate rather than whichever the JDK's key manager finds first.
+     * default certificate rather than whichever the JDK's key manager finds first. Called once per key type the
+     * client accepts (EC, RSA, ...), with the certificates of that type.
      */
     private String selectAlias(
             SslContextFactory.Server ssl,
@@ -467,14 +469,17 @@ public final class TlsTermination implements AutoCloseable {
             }
         }
         CertificateSet set = current;
-        if (set != null) {
-            for (X509 x509 : certificates) {
-                if (x509.getAlias().equals(set.defaultAlias)) {
-                    return set.defaultAlias;
-                }
+        if (set == null || !ssl.getAliases().contains(set.defaultAlias)) {
+            // This factory still holds another set (a reload is under way): let the JDK choose.
+            return SniX509ExtendedKeyManager.SniSelector.DELEGATE;
+        }
+        for (X509 x509 : certificates) {
+            if (x509.getAlias().equals(set.defaultAlias)) {
+                return set.defaultAlias;
             }
         }
-        return SniX509ExtendedKeyManager.SniSelector.DELEGATE;
+        // The default certificate has another key type: refuse this one, so the JDK asks again for the next type.
+        return null;
     }
 
     /** Builder for {@link TlsTermination}. Not thread-safe. */

@@ -109,7 +109,7 @@ class TlsTerminationTest {
         assertThat(proxy.backend.take().header("X-Forwarded-Proto")).isEqualTo("https");
 
         // The plain listener is still plain.
-        try (Response r = h1.newCall(new Request.Builder()
+        try (Response r = client().newCall(new Request.Builder()
                         .url("http://127.0.0.1:" + proxy.port + "/")
                         .build())
                 .execute()) {
@@ -304,21 +304,25 @@ class TlsTerminationTest {
         int newPort = TlsProxy.freePort();
         proxy.runtime.update(Map.of("sslPort", newPort));
         assertThat(proxy.tls.port()).isEqualTo(newPort);
-        assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", oldPort).close())
-                .isInstanceOf(java.net.ConnectException.class);
+        assertClosed(oldPort);
 
         // Off: the HTTPS listener closes, the plain one keeps serving.
         proxy.runtime.update(Map.of("sslTermination", false));
         assertThat(proxy.tls.port()).isEqualTo(-1);
         assertThat(proxy.tls.certificates()).isEmpty();
-        assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", newPort).close())
-                .isInstanceOf(java.net.ConnectException.class);
+        assertClosed(newPort);
         try (Response r = client.newCall(new Request.Builder()
                         .url("http://127.0.0.1:" + proxy.port + "/")
                         .build())
                 .execute()) {
             assertThat(r.code()).isEqualTo(200);
         }
+    }
+
+    private static void assertClosed(int port) {
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", port).close())
+                        .isInstanceOf(java.net.ConnectException.class));
     }
 
     @Test
