@@ -100,9 +100,15 @@ final class Settings {
                 }
                 case "--tls-key" -> overrides.put("sslKeyPath", value(args, i++));
                 case "--tls-port" -> {
-                    int tlsPort = port("--tls-port", value(args, i++));
-                    if (tlsPort == 0) {
-                        throw new UsageException("--tls-port: 0 (expected: 1-65535)");
+                    String text = value(args, i++);
+                    int tlsPort;
+                    try {
+                        tlsPort = Integer.parseInt(text);
+                    } catch (NumberFormatException e) {
+                        tlsPort = -1;
+                    }
+                    if (tlsPort < 1 || tlsPort > 65535) {
+                        throw new UsageException("--tls-port: '" + text + "' (expected: 1-65535)");
                     }
                     overrides.put("sslPort", tlsPort);
                 }
