@@ -37,7 +37,7 @@ public final class Json {
                     .maxNumberLength(100)
                     .build())
             .build();
-    private static final JSON WRITER = JSON.std;
+    private static final JSON WRITER = JSON.std.with(JSON.Feature.WRITE_NULL_PROPERTIES);
 
     private Json() {}
 
