@@ -6,6 +6,7 @@ import dev.fairload.lb.micrometer.LoadBalancerMetrics;
 import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.admin.AdminServlet;
 import dev.fairload.lb.servlet.admin.internal.Access;
+import dev.fairload.lb.servlet.admin.internal.JsonErrorHandler;
 import dev.fairload.lb.servlet.admin.internal.MetricsServlet;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -71,11 +72,13 @@ final class AdminMount implements AutoCloseable {
         return new AdminMount(servlet, access, registry, binder);
     }
 
-    /** Serves the API, {@code /metrics} and JSON 404s on the admin listener's context. */
-    void mount(ServletContextHandler context) {
+    /** Serves the API, {@code /metrics}, and JSON errors (404s and Jetty's own) on the admin listener. */
+    void mount(org.eclipse.jetty.server.Server server, ServletContextHandler context) {
+        server.setErrorHandler(new JsonErrorHandler());
         ServletHolder api = new ServletHolder(AdminServlet.DEFAULT_NAME, servlet);
         context.addServlet(api, "/api/*");
         context.addServlet(api, "/");
+        context.setErrorHandler(new JsonErrorHandler());
         context.addServlet(
                 new ServletHolder("fairload-metrics", new MetricsServlet(access, registry::scrape)), "/metrics");
     }

@@ -100,7 +100,7 @@ final class StandaloneProxy {
             adminConnector.setPort(settings.adminPort);
             adminServer.addConnector(adminConnector);
             adminContext = new ServletContextHandler("/");
-            admin.mount(adminContext);
+            admin.mount(adminServer, adminContext);
             adminServer.setHandler(adminContext);
             adminServer.setStopTimeout(1000);
             start(adminServer, "--admin-port", settings.adminHost, settings.adminPort);
