@@ -520,8 +520,7 @@ public final class ProxyConfig {
                 case "readTimeoutMillis" -> readTimeoutMillis(integer(field, value));
                 case "writeTimeoutMillis" -> writeTimeoutMillis(integer(field, value));
                 case "upstreamTls" -> upstreamTls(bool(field, value));
-                case "upstreamTrustStorePath" ->
-                    upstreamTrustStorePath(value == null ? null : string(field, value));
+                case "upstreamTrustStorePath" -> upstreamTrustStorePath(value == null ? null : string(field, value));
                 case "upstreamTlsInsecure" -> upstreamTlsInsecure(bool(field, value));
                 default ->
                     throw new IllegalArgumentException(

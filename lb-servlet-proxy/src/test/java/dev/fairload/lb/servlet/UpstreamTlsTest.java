@@ -29,8 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Backends over https: verified against the JDK's trust store or a configured bundle, or explicitly not at all. */
 class UpstreamTlsTest {
-    private final HeldCertificate ca =
-            new HeldCertificate.Builder().certificateAuthority(0).commonName("Backend CA").build();
+    private final HeldCertificate ca = new HeldCertificate.Builder()
+            .certificateAuthority(0)
+            .commonName("Backend CA")
+            .build();
     private final HeldCertificate backendCert = new HeldCertificate.Builder()
             .signedBy(ca)
             .commonName("backend")

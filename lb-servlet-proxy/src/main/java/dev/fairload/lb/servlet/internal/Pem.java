@@ -34,8 +34,8 @@ import java.util.regex.Pattern;
  * <p>Secrets: messages name the PEM block types found, never their content; callers add the file name.
  */
 public final class Pem {
-    private static final Pattern BLOCK = Pattern.compile(
-            "-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*?)-----END \\1-----", Pattern.DOTALL);
+    private static final Pattern BLOCK =
+            Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*?)-----END \\1-----", Pattern.DOTALL);
     private static final String CONVERT = "convert it with: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8";
     private static final byte[] RSA_ALGORITHM = hex("300d06092a864886f70d0101010500");
     private static final byte[] EC_PUBLIC_KEY_OID = hex("06072a8648ce3d0201");
@@ -140,7 +140,8 @@ public final class Pem {
             if (!(publicKey instanceof RSAPublicKey pub) || !rsa.getModulus().equals(pub.getModulus())) {
                 return false;
             }
-            return !(key instanceof RSAPrivateCrtKey crt) || crt.getPublicExponent().equals(pub.getPublicExponent());
+            return !(key instanceof RSAPrivateCrtKey crt)
+                    || crt.getPublicExponent().equals(pub.getPublicExponent());
         }
         if (publicKey instanceof RSAPublicKey) {
             return false;

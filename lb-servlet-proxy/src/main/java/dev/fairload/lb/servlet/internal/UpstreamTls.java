@@ -64,8 +64,8 @@ public final class UpstreamTls {
             try {
                 bytes = Files.readAllBytes(Path.of(path));
             } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException(
-                        "upstreamTrustStorePath: cannot read " + path + " (" + e.getClass().getSimpleName() + ")");
+                throw new IllegalArgumentException("upstreamTrustStorePath: cannot read " + path + " ("
+                        + e.getClass().getSimpleName() + ")");
             }
         }
         if (previous != null
@@ -94,7 +94,8 @@ public final class UpstreamTls {
                 for (int i = 0; i < cas.size(); i++) {
                     store.setCertificateEntry("ca-" + i, cas.get(i));
                 }
-                TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                TrustManagerFactory factory =
+                        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
                 factory.init(store);
                 X509TrustManager tm = (X509TrustManager) factory.getTrustManagers()[0];
                 log.info("backend certificates are verified against {} CA certificate(s) from {}", cas.size(), path);

@@ -37,6 +37,7 @@ final class StandaloneProxy {
     private DemoBackends demo;
     private ProxyRuntime runtime;
     private TlsTermination tls;
+    private AdminMount admin;
     private int port;
     private int adminPort;
 
@@ -65,6 +66,8 @@ final class StandaloneProxy {
                     .config(settings.config)
                     .closeBalancer(true)
                     .build();
+            // Before any listener opens: restores the state file (servers and config) and settles first checks.
+            admin = AdminMount.create(runtime, settings);
 
             proxyServer = newServer("proxy", 256);
             HttpConfiguration http = new HttpConfiguration();
@@ -93,6 +96,9 @@ final class StandaloneProxy {
             }
             ServletContextHandler context = new ServletContextHandler("/");
             context.addServletContainerInitializer(ProxyRegistration.initializer("/*", runtime));
+            if (settings.adminOnProxyPort) {
+                admin.mountOnProxy(context);
+            }
             GracefulHandler graceful = new GracefulHandler();
             graceful.setHandler(tls.redirectingToHttps(context));
             proxyServer.setHandler(graceful);
@@ -113,7 +119,7 @@ final class StandaloneProxy {
             adminConnector.setPort(settings.adminPort);
             adminServer.addConnector(adminConnector);
             adminContext = new ServletContextHandler("/");
-            AdminMount.mount(adminContext, runtime, settings);
+            admin.mount(adminServer, adminContext);
             adminServer.setHandler(adminContext);
             adminServer.setStopTimeout(1000);
             start(adminServer, "--admin-port", settings.adminHost, settings.adminPort);
@@ -181,6 +187,9 @@ final class StandaloneProxy {
                     log.warn("stopping {} failed", s, e);
                 }
             }
+        }
+        if (admin != null) {
+            admin.close();
         }
         if (tls != null) {
             tls.close();

@@ -51,7 +51,11 @@ final class CertificateSet {
     private final Map<String, X509Certificate> leaves;
 
     private CertificateSet(
-            Source source, KeyStore keyStore, String password, String defaultAlias, Map<String, X509Certificate> leaves) {
+            Source source,
+            KeyStore keyStore,
+            String password,
+            String defaultAlias,
+            Map<String, X509Certificate> leaves) {
         this.certPath = source.certPath;
         this.keyPath = source.keyPath;
         this.digest = source.digest;
@@ -126,8 +130,8 @@ final class CertificateSet {
                             .sorted()
                             .toList();
                 } catch (IOException | RuntimeException e) {
-                    throw new IllegalArgumentException(
-                            "sslCertPath: cannot list " + certPath + " (" + e.getClass().getSimpleName() + ")");
+                    throw new IllegalArgumentException("sslCertPath: cannot list " + certPath + " ("
+                            + e.getClass().getSimpleName() + ")");
                 }
                 if (certs.isEmpty()) {
                     throw new IllegalArgumentException("sslCertPath: " + certPath
@@ -161,8 +165,9 @@ final class CertificateSet {
             try {
                 return Files.readAllBytes(p);
             } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException(field + ": cannot read " + p + " (" + e.getClass().getSimpleName()
-                        + (e instanceof java.nio.file.NoSuchFileException ? ": no such file" : "") + ")");
+                throw new IllegalArgumentException(
+                        field + ": cannot read " + p + " (" + e.getClass().getSimpleName()
+                                + (e instanceof java.nio.file.NoSuchFileException ? ": no such file" : "") + ")");
             }
         }
     }
@@ -192,17 +197,34 @@ final class CertificateSet {
                     throw new IllegalArgumentException("sslCertPath: " + source.certPath + ": two certificates named "
                             + alias + " (expected: one NAME.crt or NAME.pem per NAME.key)");
                 }
-                addPair(alias, certFile, source.files.get(certFile), "sslCertPath", keyFile,
-                        source.files.get(keyFile), "sslCertPath", keys, chains);
+                addPair(
+                        alias,
+                        certFile,
+                        source.files.get(certFile),
+                        "sslCertPath",
+                        keyFile,
+                        source.files.get(keyFile),
+                        "sslCertPath",
+                        keys,
+                        chains);
             }
         } else if (lower.endsWith(".p12") || lower.endsWith(".pfx")) {
             readKeyStore(source, keys, chains);
         } else {
-            byte[] keyBytes = source.keyPath != null ? source.files.get(source.keyPath) : source.files.get(source.certPath);
+            byte[] keyBytes =
+                    source.keyPath != null ? source.files.get(source.keyPath) : source.files.get(source.certPath);
             String keyFile = source.keyPath != null ? source.keyPath : source.certPath;
             String keyField = source.keyPath != null ? "sslKeyPath" : "sslCertPath";
-            addPair(DEFAULT_NAME, source.certPath, source.files.get(source.certPath), "sslCertPath", keyFile, keyBytes,
-                    keyField, keys, chains);
+            addPair(
+                    DEFAULT_NAME,
+                    source.certPath,
+                    source.files.get(source.certPath),
+                    "sslCertPath",
+                    keyFile,
+                    keyBytes,
+                    keyField,
+                    keys,
+                    chains);
         }
         String defaultAlias = chains.containsKey(DEFAULT_NAME)
                 ? DEFAULT_NAME
@@ -278,10 +300,11 @@ final class CertificateSet {
             } catch (IOException e) {
                 boolean wrongPassword = e.getCause() instanceof java.security.UnrecoverableKeyException
                         || String.valueOf(e.getMessage()).contains("password");
-                throw new IllegalArgumentException(wrongPassword
-                        ? "sslKeyPath: " + (source.keyPath == null ? "(none)" : source.keyPath)
-                                + ": wrong password for the PKCS#12 keystore " + source.certPath
-                        : "sslCertPath: " + source.certPath + ": not a readable PKCS#12 keystore");
+                throw new IllegalArgumentException(
+                        wrongPassword
+                                ? "sslKeyPath: " + (source.keyPath == null ? "(none)" : source.keyPath)
+                                        + ": wrong password for the PKCS#12 keystore " + source.certPath
+                                : "sslCertPath: " + source.certPath + ": not a readable PKCS#12 keystore");
             }
             for (String alias : Collections.list(store.aliases())) {
                 if (!store.isKeyEntry(alias)) {

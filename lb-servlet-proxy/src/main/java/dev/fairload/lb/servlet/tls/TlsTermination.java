@@ -245,7 +245,8 @@ public final class TlsTermination implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "TlsTermination{port=" + port() + ", certificates=" + certificates().size() + "}";
+        return "TlsTermination{port=" + port() + ", certificates="
+                + certificates().size() + "}";
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -416,8 +417,10 @@ public final class TlsTermination implements AutoCloseable {
                 }
                 if (!refusal.equals(lastRefusal)) {
                     lastRefusal = refusal;
-                    log.error("TLS certificate files changed but are not usable: {}; the previous certificates"
-                            + " keep serving", refusal);
+                    log.error(
+                            "TLS certificate files changed but are not usable: {}; the previous certificates"
+                                    + " keep serving",
+                            refusal);
                 }
             }
         } catch (RuntimeException e) {

@@ -31,13 +31,15 @@ class PemTest {
         PrivateKey key = Pem.privateKey(ascii("some text\n" + ec.privateKeyPkcs8Pem()));
         assertThat(key.getAlgorithm()).isEqualTo("EC");
         assertThat(Pem.matches(key, ec.certificate().getPublicKey())).isTrue();
-        HeldCertificate other = new HeldCertificate.Builder().commonName("other").build();
+        HeldCertificate other =
+                new HeldCertificate.Builder().commonName("other").build();
         assertThat(Pem.matches(key, other.certificate().getPublicKey())).isFalse();
     }
 
     @Test
     void privateKey_pkcs1Rsa_wrappedAndMatched() {
-        HeldCertificate rsa = new HeldCertificate.Builder().rsa2048().commonName("rsa").build();
+        HeldCertificate rsa =
+                new HeldCertificate.Builder().rsa2048().commonName("rsa").build();
         PrivateKey pkcs1 = Pem.privateKey(ascii(rsa.privateKeyPkcs1Pem()));
         PrivateKey pkcs8 = Pem.privateKey(ascii(rsa.privateKeyPkcs8Pem()));
         assertThat(pkcs1.getEncoded()).isEqualTo(pkcs8.getEncoded());
@@ -64,7 +66,8 @@ class PemTest {
         sec1.write(0x30);
         sec1.write(body.size());
         sec1.writeBytes(body.toByteArray());
-        PrivateKey key = Pem.privateKey(ascii(pem("EC PARAMETERS", prime256v1) + pem("EC PRIVATE KEY", sec1.toByteArray())));
+        PrivateKey key =
+                Pem.privateKey(ascii(pem("EC PARAMETERS", prime256v1) + pem("EC PRIVATE KEY", sec1.toByteArray())));
         assertThat(((ECPrivateKey) key).getS()).isEqualTo(((ECPrivateKey) pair.getPrivate()).getS());
         assertThat(Pem.matches(key, pair.getPublic())).isTrue();
     }
@@ -82,8 +85,12 @@ class PemTest {
 
     @Test
     void certificates_chainInOrder_garbageRefused() {
-        HeldCertificate ca = new HeldCertificate.Builder().certificateAuthority(0).commonName("ca").build();
-        HeldCertificate leaf = new HeldCertificate.Builder().signedBy(ca).commonName("leaf").build();
+        HeldCertificate ca = new HeldCertificate.Builder()
+                .certificateAuthority(0)
+                .commonName("ca")
+                .build();
+        HeldCertificate leaf =
+                new HeldCertificate.Builder().signedBy(ca).commonName("leaf").build();
         assertThat(Pem.certificates(ascii(leaf.certificatePem() + ca.certificatePem())))
                 .extracting(c -> c.getSubjectX500Principal().getName())
                 .containsExactly("CN=leaf", "CN=ca");

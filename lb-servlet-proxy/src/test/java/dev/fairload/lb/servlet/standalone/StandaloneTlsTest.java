@@ -21,8 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The launcher's TLS options, in this JVM. */
 class StandaloneTlsTest {
-    private final HeldCertificate ca =
-            new HeldCertificate.Builder().certificateAuthority(0).commonName("ca").build();
+    private final HeldCertificate ca = new HeldCertificate.Builder()
+            .certificateAuthority(0)
+            .commonName("ca")
+            .build();
     private final HeldCertificate leaf = new HeldCertificate.Builder()
             .signedBy(ca)
             .commonName("localhost")
@@ -62,9 +64,21 @@ class StandaloneTlsTest {
         int tlsPort = freePort();
         try (TestBackend backend = new TestBackend("b")) {
             Settings settings = Settings.parse(new String[] {
-                "--host", "127.0.0.1", "--port", "0", "--admin-port", "0", "--backend",
-                "http://127.0.0.1:" + backend.port(), "--tls-cert", cert.toString(), "--tls-key", key.toString(),
-                "--tls-port", String.valueOf(tlsPort), "--admin-tls"
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--admin-port",
+                "0",
+                "--backend",
+                "http://127.0.0.1:" + backend.port(),
+                "--tls-cert",
+                cert.toString(),
+                "--tls-key",
+                key.toString(),
+                "--tls-port",
+                String.valueOf(tlsPort),
+                "--admin-tls"
             });
             StandaloneProxy proxy = new StandaloneProxy(settings);
             try {
@@ -86,8 +100,9 @@ class StandaloneTlsTest {
                     assertThat(r.handshake()).isNotNull();
                     assertThat(r.protocol()).isEqualTo(Protocol.HTTP_1_1);
                 }
-                assertThat(proxy.tls().certificates()).singleElement().satisfies(info -> assertThat(info.subject())
-                        .isEqualTo("CN=localhost"));
+                assertThat(proxy.tls().certificates())
+                        .singleElement()
+                        .satisfies(info -> assertThat(info.subject()).isEqualTo("CN=localhost"));
             } finally {
                 client().connectionPool().evictAll();
                 proxy.stop();
@@ -114,9 +129,13 @@ class StandaloneTlsTest {
 
     @Test
     void backendSchemes_httpsSetsUpstreamTls_mixedRefused() throws Exception {
-        assertThat(Settings.parse(new String[] {"--backend", "https://10.0.0.1:443"}).config.upstreamTls())
+        assertThat(Settings.parse(new String[] {"--backend", "https://10.0.0.1:443"})
+                        .config
+                        .upstreamTls())
                 .isTrue();
-        assertThat(Settings.parse(new String[] {"--backend", "http://10.0.0.1:80"}).config.upstreamTls())
+        assertThat(Settings.parse(new String[] {"--backend", "http://10.0.0.1:80"})
+                        .config
+                        .upstreamTls())
                 .isFalse();
         assertThatThrownBy(() -> Settings.parse(
                         new String[] {"--backend", "https://10.0.0.1:443", "--backend", "http://10.0.0.2:80"}))

@@ -89,7 +89,8 @@ public final class LegacyTlsProbe {
         kmf.init(store, "pw".toCharArray());
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(kmf.getKeyManagers(), null, null);
-        SSLServerSocket server = (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0);
+        SSLServerSocket server =
+                (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0);
         server.setEnabledProtocols(new String[] {"TLSv1", "TLSv1.1"});
         return server;
     }
@@ -97,18 +98,23 @@ public final class LegacyTlsProbe {
     private static SSLContext trustingAll() throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");
         // A probe of protocol support only: the certificate is not what is tested here.
-        context.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+        context.init(
+                null,
+                new TrustManager[] {
+                    new X509TrustManager() {
+                        @Override
+                        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+                        @Override
+                        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+                        @Override
+                        public X509Certificate[] getAcceptedIssuers() {
+                            return new X509Certificate[0];
+                        }
+                    }
+                },
+                null);
         return context;
     }
 }

@@ -13,8 +13,10 @@ import okhttp3.tls.HeldCertificate;
 
 /** Certificates generated for a test: one CA and leaves it signs, written as PEM files. */
 final class TestCertificates {
-    final HeldCertificate ca =
-            new HeldCertificate.Builder().certificateAuthority(0).commonName("Fairload Test CA").build();
+    final HeldCertificate ca = new HeldCertificate.Builder()
+            .certificateAuthority(0)
+            .commonName("Fairload Test CA")
+            .build();
 
     /** An EC P-256 leaf for {@code names}, valid 30 days. */
     HeldCertificate leaf(String... names) {
@@ -22,10 +24,8 @@ final class TestCertificates {
     }
 
     HeldCertificate leaf(int days, String... names) {
-        HeldCertificate.Builder b = new HeldCertificate.Builder()
-                .signedBy(ca)
-                .commonName(names[0])
-                .duration(days, TimeUnit.DAYS);
+        HeldCertificate.Builder b =
+                new HeldCertificate.Builder().signedBy(ca).commonName(names[0]).duration(days, TimeUnit.DAYS);
         for (String n : names) {
             b.addSubjectAlternativeName(n);
         }

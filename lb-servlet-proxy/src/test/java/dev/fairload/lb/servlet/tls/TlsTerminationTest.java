@@ -83,7 +83,9 @@ class TlsTerminationTest {
         proxy = new TlsProxy(tlsConfig(pair[0], pair[1]).build());
 
         OkHttpClient h2 = client();
-        try (Response r = h2.newCall(new Request.Builder().url(proxy.https("localhost", "/hello")).build())
+        try (Response r = h2.newCall(new Request.Builder()
+                        .url(proxy.https("localhost", "/hello"))
+                        .build())
                 .execute()) {
             assertThat(r.code()).isEqualTo(200);
             assertThat(r.protocol()).isEqualTo(Protocol.HTTP_2);
@@ -99,12 +101,15 @@ class TlsTerminationTest {
                         .tlsVersions(okhttp3.TlsVersion.TLS_1_2)
                         .build()))
                 .build();
-        try (Response r = h1.newCall(new Request.Builder().url(proxy.https("localhost", "/")).build())
+        try (Response r = h1.newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
                 .execute()) {
             assertThat(r.code()).isEqualTo(200);
             assertThat(r.protocol()).isEqualTo(Protocol.HTTP_1_1);
             assertThat(r.handshake().tlsVersion().javaName()).isEqualTo("TLSv1.2");
-            assertThat(r.handshake().cipherSuite().javaName()).startsWith("TLS_ECDHE_ECDSA_WITH_").contains("GCM");
+            assertThat(r.handshake().cipherSuite().javaName())
+                    .startsWith("TLS_ECDHE_ECDSA_WITH_")
+                    .contains("GCM");
         }
         assertThat(proxy.backend.take().header("X-Forwarded-Proto")).isEqualTo("https");
 
@@ -155,13 +160,13 @@ class TlsTerminationTest {
                             .url(proxy.https(expected.getKey(), "/"))
                             .build())
                     .execute()) {
-                assertThat(serverName(peer(r))).isEqualTo(serverName(expected.getValue().certificate()));
+                assertThat(serverName(peer(r)))
+                        .isEqualTo(serverName(expected.getValue().certificate()));
             }
         }
         // No name matches: the default certificate (which the client then rejects for the wrong name).
-        OkHttpClient lenient = client.newBuilder()
-                .hostnameVerifier((host, session) -> true)
-                .build();
+        OkHttpClient lenient =
+                client.newBuilder().hostnameVerifier((host, session) -> true).build();
         try (Response r = lenient.newCall(new Request.Builder()
                         .url(proxy.https("other.test", "/"))
                         .build())
@@ -182,7 +187,8 @@ class TlsTerminationTest {
         Path[] pair = writePair(first);
         proxy = new TlsProxy(tlsConfig(pair[0], pair[1]).build());
         OkHttpClient kept = client();
-        try (Response r = kept.newCall(new Request.Builder().url(proxy.https("localhost", "/")).build())
+        try (Response r = kept.newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
                 .execute()) {
             assertThat(TestCertificates.sha256(peer(r))).isEqualTo(TestCertificates.sha256(first.certificate()));
         }
@@ -199,14 +205,14 @@ class TlsTerminationTest {
             }
         });
         // The connection opened before the rotation still works, on its original handshake.
-        try (Response r = kept.newCall(new Request.Builder().url(proxy.https("localhost", "/")).build())
+        try (Response r = kept.newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
                 .execute()) {
             assertThat(r.code()).isEqualTo(200);
             assertThat(TestCertificates.sha256(peer(r))).isEqualTo(TestCertificates.sha256(first.certificate()));
         }
         assertThat(kept.connectionPool().connectionCount()).isEqualTo(1);
-        assertThat(proxy.tls.certificates().get(0).sha256())
-                .isEqualTo(TestCertificates.sha256(second.certificate()));
+        assertThat(proxy.tls.certificates().get(0).sha256()).isEqualTo(TestCertificates.sha256(second.certificate()));
     }
 
     @Test
@@ -242,9 +248,8 @@ class TlsTerminationTest {
             }
         }
         assertThat(log).doesNotContain("BEGIN PRIVATE KEY");
-        try (Response r = client().newCall(new Request.Builder()
-                        .url(proxy.https("localhost", "/"))
-                        .build())
+        try (Response r = client().newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
                 .execute()) {
             assertThat(TestCertificates.sha256(peer(r))).isEqualTo(TestCertificates.sha256(first.certificate()));
         }
@@ -260,13 +265,12 @@ class TlsTerminationTest {
         assertThat(proxy.tls.certificates()).isEmpty();
 
         // On, through the runtime as PUT /api/config does.
-        proxy.runtime.update(Map.of("sslTermination", true, "sslCertPath", pair[0].toString(), "sslKeyPath",
-                pair[1].toString()));
+        proxy.runtime.update(
+                Map.of("sslTermination", true, "sslCertPath", pair[0].toString(), "sslKeyPath", pair[1].toString()));
         assertThat(proxy.tls.port()).isEqualTo(off.sslPort());
         OkHttpClient client = client();
-        try (Response r = client.newCall(new Request.Builder()
-                        .url(proxy.https("localhost", "/"))
-                        .build())
+        try (Response r = client.newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
                 .execute()) {
             assertThat(r.code()).isEqualTo(200);
         }
@@ -292,9 +296,8 @@ class TlsTerminationTest {
         combined.put("sslCertPath", cert2.toString());
         combined.put("sslKeyPath", null);
         proxy.runtime.update(combined);
-        try (Response r = client().newCall(new Request.Builder()
-                        .url(proxy.https("localhost", "/"))
-                        .build())
+        try (Response r = client().newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
                 .execute()) {
             assertThat(TestCertificates.sha256(peer(r))).isEqualTo(TestCertificates.sha256(second.certificate()));
         }
@@ -333,8 +336,8 @@ class TlsTerminationTest {
                 .sslKeyPath(pair[1].toString())
                 .build());
         try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            assertThatThrownBy(() -> proxy.runtime.update(
-                            Map.of("sslTermination", true, "sslPort", busy.getLocalPort())))
+            assertThatThrownBy(
+                            () -> proxy.runtime.update(Map.of("sslTermination", true, "sslPort", busy.getLocalPort())))
                     .hasMessageStartingWith("sslPort: " + busy.getLocalPort() + " (expected: a free port");
         }
         assertThat(proxy.runtime.config().sslTermination()).isFalse();
@@ -390,9 +393,8 @@ class TlsTerminationTest {
                 .hasMessage("sslKeyPath: " + password + ": wrong password for the PKCS#12 keystore " + p12);
         Files.writeString(password, "s3cret\n");
         proxy = new TlsProxy(tlsConfig(p12, password).build());
-        try (Response r = client().newCall(new Request.Builder()
-                        .url(proxy.https("localhost", "/"))
-                        .build())
+        try (Response r = client().newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
                 .execute()) {
             assertThat(TestCertificates.sha256(peer(r))).isEqualTo(TestCertificates.sha256(leaf.certificate()));
         }

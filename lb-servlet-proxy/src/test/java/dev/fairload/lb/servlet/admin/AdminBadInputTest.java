@@ -1,0 +1,315 @@
+package dev.fairload.lb.servlet.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fairload.lb.servlet.ProxyConfig;
+import dev.fairload.lb.servlet.TestBackend;
+import java.io.IOException;
+import java.util.List;
+import java.util.stream.Stream;
+import okhttp3.MediaType;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Bad admin input, each case through real HTTP: the right 4xx, the error envelope naming the field, no stack trace,
+ * and nothing changed.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AdminBadInputTest {
+    private AdminHarness h;
+    private TestBackend backend;
+    private String serverId;
+
+    @BeforeAll
+    void start() throws Exception {
+        h = AdminHarness.started();
+        backend = new TestBackend("a");
+        AdminHarness.Answer r = h.post("/api/servers", "{\"host\":\"127.0.0.1\",\"port\":" + backend.port() + "}");
+        assertThat(r.code()).isEqualTo(201);
+        serverId = (String) r.data().get("serverId");
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        h.close();
+        backend.close();
+    }
+
+    /** The state a bad call must leave untouched. */
+    private Object state() throws IOException {
+        return List.of(
+                h.get("/api/servers").dataList().stream()
+                        .map(m -> m.get("serverId") + "@" + m.get("host") + ":" + m.get("port") + "/" + m.get("weight"))
+                        .toList(),
+                h.get("/api/config").data());
+    }
+
+    private void assertRefused(AdminHarness.Answer r, int status, String errorContains) {
+        assertThat(r.code()).as(r.text()).isEqualTo(status);
+        assertThat(r.headers().get("Content-Type")).startsWith("application/json");
+        assertThat(r.json()).containsEntry("success", false).containsOnlyKeys("success", "error");
+        assertThat(r.error()).contains(errorContains);
+        assertThat(r.text()).doesNotContain("Exception", "\tat ", "dev.fairload");
+    }
+
+    static Stream<Arguments> badServerBodies() {
+        return Stream.of(
+                Arguments.of("not json", 400, "body"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001", 400, "body"), // truncated
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001} x", 400, "malformed JSON"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001} {}", 400, "after the JSON value"),
+                Arguments.of("[{\"host\":\"127.0.0.1\",\"port\":9001}]", 400, "expected: a JSON object"),
+                Arguments.of("{\"host\":\"a\",\"host\":\"b\",\"port\":9001}", 400, "duplicate field 'host'"),
+                Arguments.of("[".repeat(10_000) + "]".repeat(10_000), 400, "nested"),
+                Arguments.of("", 400, "empty"),
+                Arguments.of("null", 400, "expected: a JSON object"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":\"80\"}", 400, "port: '80'"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":80.0}", 400, "port"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":true}", 400, "port"),
+                Arguments.of("{\"host\":\"127.0.0.1\"}", 400, "port: missing"),
+                Arguments.of("{\"port\":9001}", 400, "host: missing"),
+                Arguments.of("{\"host\":12,\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":0}", 400, "port: 0 (expected: 1-65535)"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":65536}", 400, "port: 65536"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":-1}", 400, "port"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":99999999999999999999999}", 400, "port"),
+                Arguments.of(
+                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"weight\":0}", 400, "weight: 0 (expected: 1-1000)"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001,\"weight\":1001}", 400, "weight: 1001"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001,\"weight\":\"10\"}", 400, "weight"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001,\"weight\":10.5}", 400, "weight"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001,\"weight\":null}", 400, "weight"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001,\"color\":\"red\"}", 400, "color: unknown field"),
+                Arguments.of("{\"host\":\"\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"a b\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"http://x\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"x/y\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"x:80\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"x\\r\\nEvil: 1\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"user@host\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"999.1.1.1\",\"port\":9001}", 400, "host"),
+                Arguments.of("{\"host\":\"" + "a".repeat(300) + "\",\"port\":9001}", 400, "host"),
+                Arguments.of(
+                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckPath\":\"no-slash\"}",
+                        400,
+                        "healthCheckPath"),
+                Arguments.of(
+                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckInterval\":0}", 400, "healthCheckInterval"),
+                Arguments.of(
+                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckInterval\":1}",
+                        400,
+                        "healthCheckInterval")); // not longer than the 1 s timeout
+    }
+
+    @ParameterizedTest
+    @MethodSource("badServerBodies")
+    void postServers_badBody_refusedAndNothingChanged(String body, int status, String errorContains)
+            throws IOException {
+        Object before = state();
+        assertRefused(h.post("/api/servers", body), status, errorContains);
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void postServers_duplicateHostPort_409() throws IOException {
+        Object before = state();
+        assertRefused(
+                h.post("/api/servers", "{\"host\":\"127.0.0.1\",\"port\":" + backend.port() + "}"),
+                409,
+                "already in the pool");
+        assertRefused(
+                h.post("/api/servers", "{\"host\":\"127.0.0.1\",\"port\":1,\"serverId\":\"" + serverId + "\"}"),
+                409,
+                "already in the pool");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void unknownIds_404() throws IOException {
+        Object before = state();
+        assertRefused(h.get("/api/servers/nope"), 404, "serverId: 'nope'");
+        assertRefused(h.delete("/api/servers/nope"), 404, "no such server");
+        assertRefused(h.put("/api/servers/nope/weight", "{\"weight\":3}"), 404, "no such server");
+        assertRefused(h.get("/api/servers/nope/health"), 404, "no such server");
+        // Jetty refuses an encoded separator before routing (400), in the envelope too.
+        assertRefused(h.get("/api/servers/..%2F..%2Fetc"), 400, "rejected before routing");
+        assertRefused(h.get("/api/servers/a%2Fb"), 400, "");
+        assertRefused(h.get("/api/servers/" + "x".repeat(1_000)), 404, "");
+        // Longer than Jetty's request line limit: 414, also in the envelope (and the connection is closed).
+        assertRefused(
+                h.call(new Request.Builder()
+                        .url(h.adminUrl("/api/servers/" + "x".repeat(10_000)))
+                        .header("Connection", "close")),
+                414,
+                "");
+        assertRefused(h.get("/api/servers/%C3%A9t%C3%A9"), 404, "");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void unknownPath_404() throws IOException {
+        assertRefused(h.get("/api/nope"), 404, "no such endpoint");
+        assertRefused(h.get("/api/servers/"), 404, "no such endpoint");
+        assertRefused(h.post("/api/metrics/x", "{}"), 404, "no such endpoint");
+    }
+
+    @Test
+    void wrongMethod_405WithAllow() throws IOException {
+        Object before = state();
+        AdminHarness.Answer r = h.delete("/api/servers");
+        assertRefused(r, 405, "method: DELETE");
+        assertThat(r.headers().get("Allow")).isEqualTo("GET, POST");
+        assertRefused(h.post("/api/health", "{}"), 405, "expected: GET");
+        assertRefused(h.get("/api/algorithm"), 405, "expected: PUT");
+        assertRefused(h.post("/api/config", "{}"), 405, "expected: GET, PUT");
+        assertRefused(h.get("/api/servers/" + serverId + "/weight"), 405, "expected: PUT");
+        assertRefused(
+                h.call(new Request.Builder().url(h.adminUrl("/api/servers")).method("PATCH", body("{}"))),
+                405,
+                "PATCH");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void bodyOver64KiB_413() throws IOException {
+        Object before = state();
+        String big = "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckPath\":\"/" + "a".repeat(70_000) + "\"}";
+        assertRefused(h.post("/api/servers", big), 413, "65536");
+        // The same without a declared length (chunked).
+        RequestBody chunked = new RequestBody() {
+            @Override
+            public MediaType contentType() {
+                return AdminHarness.JSON_TYPE;
+            }
+
+            @Override
+            public long contentLength() {
+                return -1;
+            }
+
+            @Override
+            public void writeTo(okio.BufferedSink sink) throws IOException {
+                sink.writeUtf8(big);
+            }
+        };
+        assertRefused(
+                h.call(new Request.Builder().url(h.adminUrl("/api/servers")).post(chunked)), 413, "65536");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void nonJsonContentType_415() throws IOException {
+        Object before = state();
+        String ok = "{\"host\":\"127.0.0.1\",\"port\":9001}";
+        for (String type : List.of(
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=x",
+                "application/json; charset=iso-8859-1",
+                "application/jsonx")) {
+            assertRefused(
+                    h.call(new Request.Builder()
+                            .url(h.adminUrl("/api/servers"))
+                            .post(RequestBody.create(ok.getBytes(), MediaType.get(type)))),
+                    415,
+                    "Content-Type");
+        }
+        assertRefused(
+                h.call(new Request.Builder().url(h.adminUrl("/api/servers")).post(RequestBody.create(ok.getBytes()))),
+                415,
+                "Content-Type: missing");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void byteOrderMarkOrBadUtf8_400() throws IOException {
+        Object before = state();
+        byte[] bom = "\uFEFF{\"host\":\"127.0.0.1\",\"port\":9001}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertRefused(h.call(post(bom)), 400, "byte order mark");
+        byte[] latin1 = "{\"host\":\"h\u00e9\",\"port\":9001}".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertRefused(h.call(post(latin1)), 400, "UTF-8");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void unknownAlgorithm_400ListsValidOnes() throws IOException {
+        Object before = state();
+        AdminHarness.Answer r = h.put("/api/algorithm", "{\"algorithm\":\"nope\"}");
+        assertRefused(r, 400, "algorithm: 'nope'");
+        assertThat(r.error()).contains("round_robin", "least_connections", "weighted", "ip_hash");
+        assertRefused(h.put("/api/algorithm", "{\"name\":\"round_robin\"}"), 400, "name: unknown field");
+        assertRefused(h.put("/api/algorithm", "{\"algorithm\":7}"), 400, "algorithm");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    static Stream<Arguments> badConfigs() {
+        return Stream.of(
+                Arguments.of("{\"maxRetries\":11}", "maxRetries: 11"),
+                Arguments.of("{\"maxRetries\":\"2\"}", "maxRetries"),
+                Arguments.of("{\"healthCheckInterval\":0}", "healthCheckInterval"),
+                Arguments.of("{\"healthCheckTimeout\":5}", "healthCheckTimeout"), // above the 2 s interval
+                Arguments.of("{\"healthCheckTimeout\":2}", "healthCheckTimeout"), // equal: the balancer refuses
+                Arguments.of("{\"sslTermination\":true}", "sslCertPath"),
+                Arguments.of("{\"sslPort\":70000}", "sslPort"),
+                Arguments.of("{\"sessionPersistence\":\"yes\"}", "sessionPersistence"),
+                Arguments.of("{\"algorithm\":\"fastest\"}", "algorithm"),
+                Arguments.of("{\"color\":\"red\"}", "color: unknown field"),
+                Arguments.of("{\"maxRetries\":1,\"sslPort\":0}", "sslPort"), // nothing applied, not even maxRetries
+                Arguments.of("{\"trustedProxies\":[\"not-a-cidr\"]}", "trustedProxies"),
+                Arguments.of("{\"algorithm\":null}", "algorithm"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("badConfigs")
+    void putConfig_invalid_400NamingTheFieldAndNothingApplied(String body, String field) throws IOException {
+        Object before = state();
+        var healthBefore = h.lb.activeHealthCheck();
+        ProxyConfig configBefore = h.runtime.config();
+        assertRefused(h.put("/api/config", body), 400, field);
+        assertThat(state()).isEqualTo(before);
+        assertThat(h.runtime.config()).isEqualTo(configBefore);
+        assertThat(h.lb.activeHealthCheck()).isSameAs(healthBefore);
+    }
+
+    @Test
+    void putWeight_invalid_400() throws IOException {
+        Object before = state();
+        for (String body : List.of(
+                "{\"weight\":0}",
+                "{\"weight\":1001}",
+                "{\"weight\":-1}",
+                "{\"weight\":\"10\"}",
+                "{\"weight\":1e9}",
+                "{\"weight\":true}",
+                "{}",
+                "{\"weight\":5,\"extra\":1}")) {
+            assertRefused(h.put("/api/servers/" + serverId + "/weight", body), 400, "");
+        }
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
+    void metricsRequests_badLimit_400() throws IOException {
+        assertRefused(h.get("/api/metrics/requests?limit=0"), 400, "limit");
+        assertRefused(h.get("/api/metrics/requests?limit=abc"), 400, "limit");
+        assertRefused(h.get("/api/metrics/requests?limit=1001"), 400, "limit");
+    }
+
+    private Request.Builder post(byte[] bytes) {
+        return new Request.Builder()
+                .url(h.adminUrl("/api/servers"))
+                .post(RequestBody.create(bytes, AdminHarness.JSON_TYPE));
+    }
+
+    private static RequestBody body(String json) {
+        return RequestBody.create(json, AdminHarness.JSON_TYPE);
+    }
+}
