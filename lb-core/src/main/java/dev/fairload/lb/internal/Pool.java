@@ -136,8 +136,10 @@ public final class Pool {
         Snapshot current = snapshot;
         ServerState chosen;
         String sessionKey = context.sessionKey();
+        boolean trial = false;
         if (current.trials.length != 0 && (chosen = claimTrial(current, context)) != null) {
             // One request probes an ejected server whose ejection time is over.
+            trial = true;
         } else if (context.stickyToken() != null) {
             chosen = tokenChoice(current, context);
         } else if (sessionKey == null) {
@@ -156,7 +158,7 @@ public final class Pool {
             metrics.panicPick();
         }
         chosen.acquire();
-        return new LeaseImpl(this, chosen, ticker.read());
+        return new LeaseImpl(this, chosen, ticker.read(), trial);
     }
 
     private static ServerState claimTrial(Snapshot current, PickContext context) {
@@ -194,13 +196,12 @@ public final class Pool {
         return chosen;
     }
 
-    void recordOutcome(ServerState state, int statusCode, long latencyNanos, long nowNanos) {
+    void recordOutcome(ServerState state, boolean trial, int statusCode, long latencyNanos, long nowNanos) {
         state.release();
         boolean failure = statusCode == NO_RESPONSE || statusCode >= 500;
         int consecutive = state.record(failure, latencyNanos, nowNanos);
         metrics.record(statusCode, failure, latencyNanos, nowNanos);
-        if (state.trial.get() == ServerState.TRIAL_CLAIMED
-                && state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.NO_TRIAL)) {
+        if (trial && state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.NO_TRIAL)) {
             post(() -> trialFinished(state, !failure, failure ? describeStatus(statusCode) : null));
         } else if (failure) {
             OutlierDetection od = outlierDetection;
@@ -212,10 +213,12 @@ public final class Pool {
         }
     }
 
-    void recordCancel(ServerState state) {
+    void recordCancel(ServerState state, boolean trial) {
         state.release();
-        // A cancelled trial proves nothing: offer the trial again.
-        state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.TRIAL_AVAILABLE);
+        if (trial) {
+            // A cancelled trial proves nothing: offer the trial again.
+            state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.TRIAL_AVAILABLE);
+        }
     }
 
     private static String describeStatus(int statusCode) {
@@ -254,12 +257,7 @@ public final class Pool {
     }
 
     private ServerState snapshotMember(String serverId) {
-        for (ServerState s : snapshot.members) {
-            if (s.id().equals(serverId)) {
-                return s;
-            }
-        }
-        return null;
+        return snapshot.member(Objects.requireNonNull(serverId, "serverId"));
     }
 
     // Control plane -------------------------------------------------------------------------------------
