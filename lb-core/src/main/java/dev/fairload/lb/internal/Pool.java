@@ -84,6 +84,9 @@ public final class Pool {
     private volatile OutlierDetection outlierDetection; // written under lock
     private Duration slowStart; // guarded by lock
     private int panicThresholdPercent; // guarded by lock
+    /** Most requests in flight per server; 0 for no limit. */
+    private volatile int maxInFlightPerServer;
+
     private boolean rampScheduled; // guarded by lock
     private boolean panicking; // guarded by lock
 
@@ -101,7 +104,8 @@ public final class Pool {
             ActiveHealthCheck activeHealthCheck,
             OutlierDetection outlierDetection,
             Duration slowStart,
-            int panicThresholdPercent) {}
+            int panicThresholdPercent,
+            int maxInFlightPerServer) {}
 
     public Pool(Settings settings) {
         this.name = settings.name();
@@ -114,6 +118,7 @@ public final class Pool {
         this.outlierDetection = settings.outlierDetection();
         this.slowStart = settings.slowStart();
         this.panicThresholdPercent = settings.panicThresholdPercent();
+        this.maxInFlightPerServer = settings.maxInFlightPerServer();
         this.checker = new ActiveChecker(this, scheduler, activeHealthCheck);
         this.circuits = CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
                 // Transitions are driven by the outlier rules above, never by the breaker's own window.
@@ -151,14 +156,48 @@ public final class Pool {
             metrics.unavailable();
             return UnavailableLease.of(current.unavailableReason(context));
         }
+        int limit = maxInFlightPerServer;
+        if (limit == 0) {
+            chosen.acquire();
+        } else if (!chosen.tryAcquire(limit)) {
+            if (trial) {
+                // The trial server is full of older requests: leave the trial for a later pick.
+                chosen.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.TRIAL_AVAILABLE);
+                trial = false;
+            }
+            chosen = acquireBelowLimit(current, context, limit);
+            if (chosen == null) {
+                metrics.overloaded();
+                return UnavailableLease.of(Lease.Unavailable.OVERLOADED);
+            }
+        }
         if (context.excludedCount() > 0) {
             metrics.retry();
         }
         if (current.panic) {
             metrics.panicPick();
         }
-        chosen.acquire();
         return new LeaseImpl(this, chosen, ticker.read(), trial);
+    }
+
+    /** The chosen server is full: the least loaded candidate with room, acquired; null if none has room. */
+    private static ServerState acquireBelowLimit(Snapshot current, PickContext context, int limit) {
+        while (true) {
+            ServerState best = null;
+            for (ServerState s : current.candidates) {
+                if (s.inFlight() < limit
+                        && !context.isExcluded(s.id())
+                        && (best == null || s.inFlight() < best.inFlight())) {
+                    best = s;
+                }
+            }
+            if (best == null) {
+                return null;
+            }
+            if (best.tryAcquire(limit)) {
+                return best;
+            }
+        }
     }
 
     private static ServerState claimTrial(Snapshot current, PickContext context) {
@@ -652,6 +691,18 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+    }
+
+    public int maxInFlightPerServer() {
+        return maxInFlightPerServer;
+    }
+
+    /** Sets the most requests in flight per server; 0 removes the limit. */
+    public void maxInFlightPerServer(int limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("maxInFlightPerServer: " + limit + " (expected: >= 0, 0 for no limit)");
+        }
+        this.maxInFlightPerServer = limit;
     }
 
     public int panicThreshold() {
