@@ -65,7 +65,8 @@ public final class LoadBalancer implements AutoCloseable {
                 b.activeHealthCheck,
                 b.outlierDetection,
                 b.slowStart,
-                b.panicThreshold));
+                b.panicThreshold,
+                b.maxInFlightPerServer));
         this.serverPool = new ServerPool(pool);
         pool.addInitial(b.servers);
     }
@@ -177,6 +178,16 @@ public final class LoadBalancer implements AutoCloseable {
         pool.slowStart(window);
     }
 
+    /** The most requests in flight per server; 0 when unlimited. */
+    public int maxInFlightPerServer() {
+        return pool.maxInFlightPerServer();
+    }
+
+    /** Sets the most requests in flight per server, live; 0 removes the limit. @throws IllegalArgumentException if negative */
+    public void maxInFlightPerServer(int limit) {
+        pool.maxInFlightPerServer(limit);
+    }
+
     /** The panic threshold in percent; 0 when off. */
     public int panicThreshold() {
         return pool.panicThreshold();
@@ -240,6 +251,7 @@ public final class LoadBalancer implements AutoCloseable {
         private OutlierDetection outlierDetection = OutlierDetection.defaults();
         private Duration slowStart = Duration.ZERO;
         private int panicThreshold;
+        private int maxInFlightPerServer;
 
         private Builder() {}
 
@@ -371,6 +383,22 @@ public final class LoadBalancer implements AutoCloseable {
                 throw new IllegalArgumentException("panicThreshold: " + percent + " (expected: 0-100)");
             }
             this.panicThreshold = percent;
+            return this;
+        }
+
+        /**
+         * Most requests in flight per server. When the picked server is full, the least loaded one with room is
+         * used; when every server is full, the pick fails with {@link Lease.Unavailable#OVERLOADED} at once (no
+         * queue). Default 0: no limit.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder maxInFlightPerServer(int limit) {
+            if (limit < 0) {
+                throw new IllegalArgumentException(
+                        "maxInFlightPerServer: " + limit + " (expected: >= 0, 0 for no limit)");
+            }
+            this.maxInFlightPerServer = limit;
             return this;
         }
 

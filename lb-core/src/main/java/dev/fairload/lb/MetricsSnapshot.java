@@ -18,6 +18,7 @@ import java.util.Map;
  * @param retries picks made for a request that had already tried another server
  * @param failovers sticky requests sent elsewhere because their server was gone, unhealthy or draining
  * @param noServerAvailable picks that found no server
+ * @param overloaded picks refused because every candidate server had its maximum of requests in flight
  * @param panicPicks picks made in panic mode, over every server that is not draining
  * @param ejections passive-health ejections
  * @param activeSessions sticky sessions currently bound (an estimate, as Caffeine's)
@@ -37,6 +38,7 @@ public record MetricsSnapshot(
         long retries,
         long failovers,
         long noServerAvailable,
+        long overloaded,
         long panicPicks,
         long ejections,
         long activeSessions,

@@ -123,4 +123,30 @@ class LeaseTest {
         action.run();
         return null;
     }
+
+    @Test
+    void maxInFlightPerServer_spillsOverThenRefusesAtOnce() {
+        try (LoadBalancer lb = LoadBalancer.builder()
+                .strategy(Strategy.roundRobin())
+                .maxInFlightPerServer(2)
+                .addServer(Servers.server("a", 1))
+                .addServer(Servers.server("b", 1))
+                .build()) {
+            List<Lease> held = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                Lease lease = lb.pick();
+                assertThat(lease.isAcquired()).isTrue();
+                held.add(lease);
+            }
+            assertThat(lb.pool().list())
+                    .allSatisfy(v -> assertThat(v.inFlight()).isEqualTo(2));
+            Lease refused = lb.pick();
+            assertThat(refused.unavailableReason()).isEqualTo(Lease.Unavailable.OVERLOADED);
+            assertThat(lb.metrics().overloaded()).isEqualTo(1);
+            held.get(0).complete(200);
+            assertThat(lb.pick().isAcquired()).isTrue();
+            lb.maxInFlightPerServer(0);
+            assertThat(lb.pick().isAcquired()).isTrue();
+        }
+    }
 }

@@ -31,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * selector thread, and results are handled on a small fixed pool of {@link #WORKERS} daemon threads. A check
  * that hangs costs its timeout and nothing else: no thread waits for it.
  *
+ * <p>Clients: the JDK client's connection pool keeps its idle connections in a list that it walks on every
+ * return and reuse, so one client for 10,000 servers would spend most of its time there. Servers are spread
+ * over shards of at most {@link #SERVERS_PER_CLIENT}, each with its own client (and selector thread): 10,000
+ * servers use five.
+ *
  * <p>Schedule: a server's first check runs at once (servers of the initial pool spread over their first
  * interval), and at most {@link #MAX_CONCURRENT_CHECKS} run at a time;
  * the second runs at a random point of the following interval, which spreads servers added together; later
@@ -47,6 +52,8 @@ final class ActiveChecker implements AutoCloseable {
      * burst (thousands of servers added together) never opens thousands of sockets at once.
      */
     static final int MAX_CONCURRENT_CHECKS = 256;
+    /** Servers per {@link HttpClient}; see the class comment. */
+    static final int SERVERS_PER_CLIENT = 2_000;
 
     private static final Logger log = LoggerFactory.getLogger(ActiveChecker.class);
     private static final int MAX_BODY = 64 * 1024;
@@ -57,7 +64,17 @@ final class ActiveChecker implements AutoCloseable {
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(MAX_CONCURRENT_CHECKS);
     private volatile ActiveHealthCheck config;
-    private volatile HttpClient client;
+    private final java.util.List<Shard> shards = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** One client and the number of servers it checks. */
+    private static final class Shard {
+        volatile HttpClient client;
+        final AtomicInteger servers = new AtomicInteger();
+
+        Shard(HttpClient client) {
+            this.client = client;
+        }
+    }
 
     ActiveChecker(Pool pool, ScheduledExecutorService scheduler, ActiveHealthCheck config) {
         this.pool = pool;
@@ -69,12 +86,26 @@ final class ActiveChecker implements AutoCloseable {
             return t;
         });
         this.config = config;
-        this.client = newClient(config);
+    }
+
+    /** The shard with room for one more server, created when all are full. */
+    private synchronized Shard assignShard() {
+        for (Shard shard : shards) {
+            if (shard.servers.get() < SERVERS_PER_CLIENT) {
+                shard.servers.incrementAndGet();
+                return shard;
+            }
+        }
+        Shard shard = new Shard(newClient(config));
+        shard.servers.incrementAndGet();
+        shards.add(shard);
+        return shard;
     }
 
     /** Per-server check state. Fields other than the future are touched by one check at a time. */
     final class Target {
         final ServerState state;
+        final Shard shard;
         final CompletableFuture<Void> firstCheck = new CompletableFuture<>();
         volatile ScheduledFuture<?> next;
         volatile boolean stopped;
@@ -88,8 +119,9 @@ final class ActiveChecker implements AutoCloseable {
         private ActiveHealthCheck requestConfig;
         private Server requestServer;
 
-        Target(ServerState state) {
+        Target(ServerState state, Shard shard) {
             this.state = state;
+            this.shard = shard;
         }
 
         /** The check request, built once per configuration and server value; null if the address is unusable. */
@@ -129,7 +161,7 @@ final class ActiveChecker implements AutoCloseable {
 
     /** Starts checking a server: at once, or at a random point of its first interval when {@code spread}. */
     CompletableFuture<Void> start(ServerState state, boolean spread) {
-        Target target = new Target(state);
+        Target target = new Target(state, assignShard());
         Target old = targets.put(state.id(), target);
         if (old != null) {
             stop(old);
@@ -148,6 +180,9 @@ final class ActiveChecker implements AutoCloseable {
     }
 
     private static void stop(Target target) {
+        if (!target.stopped) {
+            target.shard.servers.decrementAndGet();
+        }
         target.stopped = true;
         ScheduledFuture<?> next = target.next;
         if (next != null) {
@@ -163,7 +198,9 @@ final class ActiveChecker implements AutoCloseable {
         if (old.https() != newConfig.https()
                 || old.sslContext() != newConfig.sslContext()
                 || !old.timeout().equals(newConfig.timeout())) {
-            client = newClient(newConfig);
+            for (Shard shard : shards) {
+                shard.client = newClient(newConfig);
+            }
         }
         for (Target target : targets.values()) {
             start(target.state, true);
@@ -196,7 +233,17 @@ final class ActiveChecker implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
-        // Completions run on the client's executor (the worker pool): no extra hop per check.
+        try {
+            send(target, cfg, request, start);
+        } catch (RuntimeException e) {
+            // The client refused the request (for example while shutting down): a failed check, not a lost one.
+            finish(target, cfg, false, describe(e), System.nanoTime() - start);
+        }
+    }
+
+    /** Sends one check; its completion runs on the client's executor (the worker pool), with no extra hop. */
+    private void send(Target target, ActiveHealthCheck cfg, HttpRequest request, long start) {
+        HttpClient client = target.shard.client;
         if (cfg.expectedBody().isPresent()) {
             client.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream()).handle((response, failure) -> {
                 String error = failure != null ? describe(failure) : judge(response, cfg);

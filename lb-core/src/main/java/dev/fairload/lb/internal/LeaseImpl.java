@@ -20,14 +20,17 @@ final class LeaseImpl implements Lease {
     private final Pool pool;
     private final ServerState state;
     private final long startNanos;
+    /** Whether this request is the one trial sent to a server whose ejection time is over. */
+    private final boolean trial;
 
     @SuppressWarnings("unused") // through DONE
     private volatile int done;
 
-    LeaseImpl(Pool pool, ServerState state, long startNanos) {
+    LeaseImpl(Pool pool, ServerState state, long startNanos, boolean trial) {
         this.pool = pool;
         this.state = state;
         this.startNanos = startNanos;
+        this.trial = trial;
     }
 
     @Override
@@ -49,14 +52,14 @@ final class LeaseImpl implements Lease {
     public void complete(int statusCode) {
         if (claim()) {
             long now = pool.ticker.read();
-            pool.recordOutcome(state, statusCode, now - startNanos, now);
+            pool.recordOutcome(state, trial, statusCode, now - startNanos, now);
         }
     }
 
     @Override
     public void complete(int statusCode, long latencyNanos) {
         if (claim()) {
-            pool.recordOutcome(state, statusCode, latencyNanos, pool.ticker.read());
+            pool.recordOutcome(state, trial, statusCode, latencyNanos, pool.ticker.read());
         }
     }
 
@@ -64,14 +67,14 @@ final class LeaseImpl implements Lease {
     public void fail(Throwable error) {
         if (claim()) {
             long now = pool.ticker.read();
-            pool.recordOutcome(state, Pool.NO_RESPONSE, now - startNanos, now);
+            pool.recordOutcome(state, trial, Pool.NO_RESPONSE, now - startNanos, now);
         }
     }
 
     @Override
     public void close() {
         if (claim()) {
-            pool.recordCancel(state);
+            pool.recordCancel(state, trial);
         }
     }
 

@@ -18,6 +18,7 @@ final class Metrics {
     private final LongAdder unavailable = new LongAdder();
     private final LongAdder panicPicks = new LongAdder();
     private final LongAdder ejections = new LongAdder();
+    private final LongAdder overloaded = new LongAdder();
     private final LongAdder[] byClass = new LongAdder[CLASSES.length];
     private final LatencyHistogram latency = new LatencyHistogram();
     private final RateWindow rate;
@@ -59,6 +60,10 @@ final class Metrics {
         panicPicks.increment();
     }
 
+    void overloaded() {
+        overloaded.increment();
+    }
+
     void ejection() {
         ejections.increment();
     }
@@ -83,6 +88,7 @@ final class Metrics {
                 retries.sum(),
                 failovers.sum(),
                 unavailable.sum(),
+                overloaded.sum(),
                 panicPicks.sum(),
                 ejections.sum(),
                 sessions,

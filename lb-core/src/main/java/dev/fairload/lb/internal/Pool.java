@@ -84,6 +84,9 @@ public final class Pool {
     private volatile OutlierDetection outlierDetection; // written under lock
     private Duration slowStart; // guarded by lock
     private int panicThresholdPercent; // guarded by lock
+    /** Most requests in flight per server; 0 for no limit. */
+    private volatile int maxInFlightPerServer;
+
     private boolean rampScheduled; // guarded by lock
     private boolean panicking; // guarded by lock
 
@@ -101,7 +104,8 @@ public final class Pool {
             ActiveHealthCheck activeHealthCheck,
             OutlierDetection outlierDetection,
             Duration slowStart,
-            int panicThresholdPercent) {}
+            int panicThresholdPercent,
+            int maxInFlightPerServer) {}
 
     public Pool(Settings settings) {
         this.name = settings.name();
@@ -114,6 +118,7 @@ public final class Pool {
         this.outlierDetection = settings.outlierDetection();
         this.slowStart = settings.slowStart();
         this.panicThresholdPercent = settings.panicThresholdPercent();
+        this.maxInFlightPerServer = settings.maxInFlightPerServer();
         this.checker = new ActiveChecker(this, scheduler, activeHealthCheck);
         this.circuits = CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
                 // Transitions are driven by the outlier rules above, never by the breaker's own window.
@@ -136,8 +141,10 @@ public final class Pool {
         Snapshot current = snapshot;
         ServerState chosen;
         String sessionKey = context.sessionKey();
+        boolean trial = false;
         if (current.trials.length != 0 && (chosen = claimTrial(current, context)) != null) {
             // One request probes an ejected server whose ejection time is over.
+            trial = true;
         } else if (context.stickyToken() != null) {
             chosen = tokenChoice(current, context);
         } else if (sessionKey == null) {
@@ -149,14 +156,48 @@ public final class Pool {
             metrics.unavailable();
             return UnavailableLease.of(current.unavailableReason(context));
         }
+        int limit = maxInFlightPerServer;
+        if (limit == 0) {
+            chosen.acquire();
+        } else if (!chosen.tryAcquire(limit)) {
+            if (trial) {
+                // The trial server is full of older requests: leave the trial for a later pick.
+                chosen.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.TRIAL_AVAILABLE);
+                trial = false;
+            }
+            chosen = acquireBelowLimit(current, context, limit);
+            if (chosen == null) {
+                metrics.overloaded();
+                return UnavailableLease.of(Lease.Unavailable.OVERLOADED);
+            }
+        }
         if (context.excludedCount() > 0) {
             metrics.retry();
         }
         if (current.panic) {
             metrics.panicPick();
         }
-        chosen.acquire();
-        return new LeaseImpl(this, chosen, ticker.read());
+        return new LeaseImpl(this, chosen, ticker.read(), trial);
+    }
+
+    /** The chosen server is full: the least loaded candidate with room, acquired; null if none has room. */
+    private static ServerState acquireBelowLimit(Snapshot current, PickContext context, int limit) {
+        while (true) {
+            ServerState best = null;
+            for (ServerState s : current.candidates) {
+                if (s.inFlight() < limit
+                        && !context.isExcluded(s.id())
+                        && (best == null || s.inFlight() < best.inFlight())) {
+                    best = s;
+                }
+            }
+            if (best == null) {
+                return null;
+            }
+            if (best.tryAcquire(limit)) {
+                return best;
+            }
+        }
     }
 
     private static ServerState claimTrial(Snapshot current, PickContext context) {
@@ -194,13 +235,12 @@ public final class Pool {
         return chosen;
     }
 
-    void recordOutcome(ServerState state, int statusCode, long latencyNanos, long nowNanos) {
+    void recordOutcome(ServerState state, boolean trial, int statusCode, long latencyNanos, long nowNanos) {
         state.release();
         boolean failure = statusCode == NO_RESPONSE || statusCode >= 500;
         int consecutive = state.record(failure, latencyNanos, nowNanos);
         metrics.record(statusCode, failure, latencyNanos, nowNanos);
-        if (state.trial.get() == ServerState.TRIAL_CLAIMED
-                && state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.NO_TRIAL)) {
+        if (trial && state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.NO_TRIAL)) {
             post(() -> trialFinished(state, !failure, failure ? describeStatus(statusCode) : null));
         } else if (failure) {
             OutlierDetection od = outlierDetection;
@@ -212,10 +252,12 @@ public final class Pool {
         }
     }
 
-    void recordCancel(ServerState state) {
+    void recordCancel(ServerState state, boolean trial) {
         state.release();
-        // A cancelled trial proves nothing: offer the trial again.
-        state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.TRIAL_AVAILABLE);
+        if (trial) {
+            // A cancelled trial proves nothing: offer the trial again.
+            state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.TRIAL_AVAILABLE);
+        }
     }
 
     private static String describeStatus(int statusCode) {
@@ -254,12 +296,7 @@ public final class Pool {
     }
 
     private ServerState snapshotMember(String serverId) {
-        for (ServerState s : snapshot.members) {
-            if (s.id().equals(serverId)) {
-                return s;
-            }
-        }
-        return null;
+        return snapshot.member(Objects.requireNonNull(serverId, "serverId"));
     }
 
     // Control plane -------------------------------------------------------------------------------------
@@ -654,6 +691,18 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+    }
+
+    public int maxInFlightPerServer() {
+        return maxInFlightPerServer;
+    }
+
+    /** Sets the most requests in flight per server; 0 removes the limit. */
+    public void maxInFlightPerServer(int limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("maxInFlightPerServer: " + limit + " (expected: >= 0, 0 for no limit)");
+        }
+        this.maxInFlightPerServer = limit;
     }
 
     public int panicThreshold() {

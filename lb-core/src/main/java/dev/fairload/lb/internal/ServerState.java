@@ -168,6 +168,19 @@ public final class ServerState {
         inFlight.incrementAndGet();
     }
 
+    /** Counts one request out unless {@code limit} are already in flight. */
+    boolean tryAcquire(int limit) {
+        while (true) {
+            int n = inFlight.get();
+            if (n >= limit) {
+                return false;
+            }
+            if (inFlight.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
     void release() {
         inFlight.decrementAndGet();
     }

@@ -22,6 +22,7 @@ public final class Snapshot {
 
     private final Picker picker;
     private final Map<String, ServerState> byStickyToken;
+    private final Map<String, ServerState> byId;
 
     Snapshot(
             long generation,
@@ -37,9 +38,16 @@ public final class Snapshot {
         this.trials = trials;
         this.panic = panic;
         this.byStickyToken = new HashMap<>(members.length * 2);
+        this.byId = new HashMap<>(members.length * 2);
         for (ServerState s : members) {
             byStickyToken.put(s.stickyToken(), s);
+            byId.put(s.id(), s);
         }
+    }
+
+    /** The member with this id, or null. */
+    ServerState member(String serverId) {
+        return byId.get(serverId);
     }
 
     /** The member with this sticky token, or null. */

@@ -6,7 +6,6 @@ import dev.fairload.lb.micrometer.LoadBalancerMetrics;
 import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.admin.AdminServlet;
 import dev.fairload.lb.servlet.admin.internal.Access;
-import dev.fairload.lb.servlet.admin.internal.JsonErrorHandler;
 import dev.fairload.lb.servlet.admin.internal.MetricsServlet;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

@@ -6,7 +6,6 @@ import dev.fairload.lb.health.ActiveHealthCheck;
 import dev.fairload.lb.servlet.ProxyConfig;
 import dev.fairload.lb.servlet.ProxyRegistration;
 import dev.fairload.lb.servlet.ProxyRuntime;
-import dev.fairload.lb.servlet.admin.internal.JsonErrorHandler;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -83,9 +82,7 @@ final class AdminHarness implements AutoCloseable {
         adminServer.addConnector(ac);
         ServletContextHandler adminContext = new ServletContextHandler("/");
         adminContext.addServletContainerInitializer((classes, ctx) -> AdminServlet.register(ctx, admin));
-        adminContext.setErrorHandler(new JsonErrorHandler());
         adminServer.setHandler(adminContext);
-        adminServer.setErrorHandler(new JsonErrorHandler());
         adminServer.start();
         adminPort = ac.getLocalPort();
     }

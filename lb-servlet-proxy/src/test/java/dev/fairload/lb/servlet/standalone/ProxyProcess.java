@@ -44,6 +44,11 @@ final class ProxyProcess implements AutoCloseable {
 
     /** Starts the jar with {@code -Xmx256m} and these options; stdout and stderr are merged. */
     static ProxyProcess start(String... options) throws IOException {
+        return start(java.util.Map.of(), options);
+    }
+
+    /** {@link #start(String...)} with extra environment variables. */
+    static ProxyProcess start(java.util.Map<String, String> env, String... options) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx256m");
@@ -53,16 +58,21 @@ final class ProxyProcess implements AutoCloseable {
         // Output goes to a file rather than a pipe: nothing is lost when the process exits or halts.
         Path log = Files.createTempFile("lb-proxy-", ".log");
         log.toFile().deleteOnExit();
-        Process p = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
         return new ProxyProcess(p, log);
     }
 
     /** Starts and waits for the ready line. */
     static ProxyProcess started(String... options) throws Exception {
-        ProxyProcess p = start(options);
+        return started(java.util.Map.of(), options);
+    }
+
+    /** {@link #started(String...)} with extra environment variables. */
+    static ProxyProcess started(java.util.Map<String, String> env, String... options) throws Exception {
+        ProxyProcess p = start(env, options);
         p.awaitReady();
         return p;
     }

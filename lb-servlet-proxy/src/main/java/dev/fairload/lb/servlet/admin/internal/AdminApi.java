@@ -44,6 +44,9 @@ public final class AdminApi {
 
     public static final int MAX_BODY_BYTES = 64 * 1024;
 
+    /** Longest a POST /api/servers waits for the new server's first health check. */
+    static final Duration MAX_FIRST_CHECK_WAIT = Duration.ofSeconds(10);
+
     private static final Pattern SERVER = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})");
     private static final Pattern SERVER_WEIGHT = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/weight");
     private static final Pattern SERVER_HEALTH = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/health");
@@ -275,11 +278,14 @@ public final class AdminApi {
             }
             persist(() -> lb.pool().remove(server.id()));
         }
-        // Answer once the first health check decided the status (at once when checks are off).
+        // Answer once the first health check decided the status (at once when checks are off), but hold the
+        // client's request no longer than MAX_FIRST_CHECK_WAIT whatever the configured check timeout.
+        Duration wait = lb.activeHealthCheck().timeout().plus(firstCheckGrace);
+        if (wait.compareTo(MAX_FIRST_CHECK_WAIT) > 0) {
+            wait = MAX_FIRST_CHECK_WAIT;
+        }
         try {
-            lb.pool()
-                    .firstCheck(server.id())
-                    .get(lb.activeHealthCheck().timeout().plus(firstCheckGrace).toMillis(), TimeUnit.MILLISECONDS);
+            lb.pool().firstCheck(server.id()).get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             log.debug("first health check of {} still running; answering with its current status", server.id());
         } catch (ExecutionException e) {

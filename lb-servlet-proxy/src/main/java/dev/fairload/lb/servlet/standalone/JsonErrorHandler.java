@@ -1,5 +1,6 @@
-package dev.fairload.lb.servlet.admin.internal;
+package dev.fairload.lb.servlet.standalone;
 
+import dev.fairload.lb.servlet.admin.internal.AdminApi;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
@@ -12,10 +13,9 @@ import org.eclipse.jetty.util.Callback;
 /**
  * Jetty's own error answers on an admin listener (a request Jetty rejects before the admin servlet sees it, such as
  * an ambiguous {@code %2F} in the path), in the admin API's envelope {@code {"success": false, "error": "..."}}
- * instead of an HTML page. The message is a fixed text per status: never the request, never a stack trace. Needs
- * Jetty 12 (the standalone proxy's container). Thread-safe.
+ * instead of an HTML page. The message is a fixed text per status: never the request, never a stack trace. Thread-safe.
  */
-public final class JsonErrorHandler extends ErrorHandler {
+final class JsonErrorHandler extends ErrorHandler {
     @Override
     protected void generateResponse(
             Request request, Response response, int code, String message, Throwable cause, Callback callback) {
