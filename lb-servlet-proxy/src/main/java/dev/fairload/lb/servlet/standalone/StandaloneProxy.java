@@ -4,7 +4,7 @@ import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.Server;
 import dev.fairload.lb.servlet.ProxyRegistration;
 import dev.fairload.lb.servlet.ProxyRuntime;
-import dev.fairload.lb.servlet.tls.TlsTermination;
+import dev.fairload.lb.servlet.standalone.tls.TlsTermination;
 import java.io.IOException;
 import java.net.BindException;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;

@@ -89,7 +89,8 @@ public record CertificateInfo(
         return m;
     }
 
-    static CertificateInfo of(String name, X509Certificate certificate, boolean isDefault, Instant now) {
+    /** Describes {@code certificate} as of {@code now}. */
+    public static CertificateInfo of(String name, X509Certificate certificate, boolean isDefault, Instant now) {
         Instant notAfter = certificate.getNotAfter().toInstant();
         return new CertificateInfo(
                 name,

@@ -1,5 +1,6 @@
-package dev.fairload.lb.servlet.tls;
+package dev.fairload.lb.servlet.standalone.tls;
 
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.fairload.lb.servlet.tls;
+package dev.fairload.lb.servlet.standalone.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.fairload.lb.servlet.tls;
+package dev.fairload.lb.servlet.standalone.tls;
 
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.servlet.ProxyConfig;

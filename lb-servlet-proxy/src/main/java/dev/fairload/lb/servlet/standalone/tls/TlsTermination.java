@@ -1,8 +1,9 @@
-package dev.fairload.lb.servlet.tls;
+package dev.fairload.lb.servlet.standalone.tls;
 
 import dev.fairload.lb.event.Subscription;
 import dev.fairload.lb.servlet.ProxyConfig;
 import dev.fairload.lb.servlet.ProxyRuntime;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

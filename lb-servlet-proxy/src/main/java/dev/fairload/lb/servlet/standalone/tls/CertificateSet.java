@@ -1,6 +1,7 @@
-package dev.fairload.lb.servlet.tls;
+package dev.fairload.lb.servlet.standalone.tls;
 
 import dev.fairload.lb.servlet.internal.Pem;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.fairload.lb.servlet.tls;
+package dev.fairload.lb.servlet.standalone.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fairload.lb.servlet.ProxyConfig;
 import dev.fairload.lb.servlet.TestBackend;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
