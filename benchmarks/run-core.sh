@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds benchmarks/target/benchmarks.jar and runs the lb-core benchmarks behind docs/benchmarks.md:
 # pick + complete per strategy, size and thread count; allocation per pick; adding and removing a server at
-# 10,000 servers; heap per 1,000,000 sticky sessions. About 20 minutes on 2 cores.
+# 10,000 servers; the JDK building blocks; heap per 1,000,000 sticky sessions. About 25 minutes on 2 cores.
 #
 # Usage: benchmarks/run-core.sh [--quick] [PHASE...]   (phases: pick alloc pool blocks sessions; default all)
 # Results: benchmarks/results/core-<UTC time>/ (jmh.log, *.json, summary.md, sessions.txt, machine.txt).
-# --quick is a smoke test of the whole pipeline in about 3 minutes; its numbers mean nothing.
+# --quick is a smoke test of the whole pipeline (about 10 minutes, mostly JVM start-up and pool set-up); its
+# numbers mean nothing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
