@@ -242,6 +242,8 @@ public final class LoadBalancer implements AutoCloseable {
 
         private String name = "default";
         private final List<Server> servers = new ArrayList<>();
+        private final java.util.Map<String, Server> serverIds = new java.util.HashMap<>();
+        private final java.util.Map<String, Server> serverAuthorities = new java.util.HashMap<>();
         private Strategy strategy = Strategy.roundRobin();
         private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
         private long maxSessions = DEFAULT_MAX_SESSIONS;
@@ -276,13 +278,17 @@ public final class LoadBalancer implements AutoCloseable {
          */
         public Builder addServer(Server server) {
             Objects.requireNonNull(server, "server");
-            for (Server s : servers) {
-                if (s.id().equals(server.id()) || s.authority().equals(server.authority())) {
-                    throw new IllegalArgumentException("server: " + server + " duplicates " + s);
-                }
+            Server same = serverIds.get(server.id());
+            if (same == null) {
+                same = serverAuthorities.get(server.authority());
+            }
+            if (same != null) {
+                throw new IllegalArgumentException("server: " + server + " duplicates " + same);
             }
             checkInterval(server, activeHealthCheck);
             servers.add(server);
+            serverIds.put(server.id(), server);
+            serverAuthorities.put(server.authority(), server);
             return this;
         }
 

@@ -91,6 +91,7 @@ public final class Pool {
     private boolean panicking; // guarded by lock
 
     private volatile Snapshot snapshot;
+    private final java.util.concurrent.ScheduledFuture<?> rateSampling;
 
     /** What a pool is built from. */
     public record Settings(
@@ -129,6 +130,13 @@ public final class Pool {
         this.wallOriginMillis = System.currentTimeMillis();
         this.metrics = new Metrics(tickerOrigin);
         this.snapshot = new Snapshot(0, new ServerState[0], new ServerState[0], null, new ServerState[0], false);
+        java.util.concurrent.ScheduledFuture<?> sampling = null;
+        try {
+            sampling = scheduler.scheduleAtFixedRate(() -> metrics.sample(ticker.read()), 1, 1, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // A scheduler that is already shut down: rates are then averaged since the start.
+        }
+        this.rateSampling = sampling;
     }
 
     public String name() {
@@ -239,7 +247,7 @@ public final class Pool {
         state.release();
         boolean failure = statusCode == NO_RESPONSE || statusCode >= 500;
         int consecutive = state.record(failure, latencyNanos, nowNanos);
-        metrics.record(statusCode, failure, latencyNanos, nowNanos);
+        metrics.record(statusCode, latencyNanos);
         if (trial && state.trial.compareAndSet(ServerState.TRIAL_CLAIMED, ServerState.NO_TRIAL)) {
             post(() -> trialFinished(state, !failure, failure ? describeStatus(statusCode) : null));
         } else if (failure) {
@@ -762,6 +770,9 @@ public final class Pool {
     }
 
     public void close() {
+        if (rateSampling != null) {
+            rateSampling.cancel(false);
+        }
         checker.close();
     }
 

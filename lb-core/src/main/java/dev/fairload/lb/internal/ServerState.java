@@ -14,8 +14,9 @@ import java.util.concurrent.atomic.LongAdder;
  * volatile writes before the snapshot that uses them.
  *
  * <p>Latency: a peak-EWMA (Finagle, Linkerd): a slower response raises the estimate at once; faster ones pull
- * it down with a time constant of {@link #EWMA_DECAY_NANOS}, so a server that slows down is noticed at its
- * next response and one that recovers earns traffic back gradually.
+ * it down with a time constant of {@link #EWMA_DECAY_NANOS} (the old value keeps the weight 1 / (1 + dt/tau),
+ * a cheap stand-in for exp(-dt/tau)), so a server that slows down is noticed at its next response and one that
+ * recovers earns traffic back gradually.
  */
 public final class ServerState {
     /** Time constant of the latency EWMA: 10 seconds, as Finagle's default decay time. */
@@ -31,9 +32,24 @@ public final class ServerState {
     private final LongAdder requests = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final AtomicLong ewmaBits = new AtomicLong(Double.doubleToRawLongBits(0.0));
-    private volatile long ewmaStampNanos;
-    private volatile long lastLatencyNanos = -1;
-    private volatile long lastSeenNanos;
+    // Statistics written with opaque stores: readers want a recent value, not an ordering guarantee.
+    private long ewmaStampNanos;
+    private long lastLatencyNanos = -1;
+    private long lastSeenNanos;
+    private static final java.lang.invoke.VarHandle EWMA_STAMP;
+    private static final java.lang.invoke.VarHandle LAST_LATENCY;
+    private static final java.lang.invoke.VarHandle LAST_SEEN;
+
+    static {
+        try {
+            java.lang.invoke.MethodHandles.Lookup lookup = java.lang.invoke.MethodHandles.lookup();
+            EWMA_STAMP = lookup.findVarHandle(ServerState.class, "ewmaStampNanos", long.class);
+            LAST_LATENCY = lookup.findVarHandle(ServerState.class, "lastLatencyNanos", long.class);
+            LAST_SEEN = lookup.findVarHandle(ServerState.class, "lastSeenNanos", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** Consecutive failures of real traffic, for passive health. Reset by a success. */
     final AtomicInteger consecutiveFailures = new AtomicInteger();
 
@@ -126,12 +142,12 @@ public final class ServerState {
 
     /** Latency of the last response in nanoseconds, or -1 before the first. */
     public long lastLatencyNanos() {
-        return lastLatencyNanos;
+        return (long) LAST_LATENCY.getOpaque(this);
     }
 
     /** Ticker time of the last response or failure, or 0 if none. */
     public long lastSeenNanos() {
-        return lastSeenNanos;
+        return (long) LAST_SEEN.getOpaque(this);
     }
 
     /** Wall-clock millis of the last finished active check, or 0 if none. */
@@ -190,9 +206,9 @@ public final class ServerState {
      */
     int record(boolean failure, long latencyNanos, long nowNanos) {
         requests.increment();
-        lastSeenNanos = nowNanos;
+        LAST_SEEN.setOpaque(this, nowNanos);
         if (latencyNanos >= 0) {
-            lastLatencyNanos = latencyNanos;
+            LAST_LATENCY.setOpaque(this, latencyNanos);
             updateEwma(latencyNanos, nowNanos);
         }
         if (failure) {
@@ -206,9 +222,10 @@ public final class ServerState {
     }
 
     private void updateEwma(long latencyNanos, long nowNanos) {
-        long elapsed = Math.max(0, nowNanos - ewmaStampNanos);
-        ewmaStampNanos = nowNanos;
-        double weightOfOld = Math.exp(-(double) elapsed / EWMA_DECAY_NANOS);
+        long elapsed = Math.max(0, nowNanos - (long) EWMA_STAMP.getOpaque(this));
+        EWMA_STAMP.setOpaque(this, nowNanos);
+        // 1 / (1 + x) in place of exp(-x): the same shape (1 at x = 0, falling towards 0), without exp's cost.
+        double weightOfOld = 1.0 / (1.0 + (double) elapsed / EWMA_DECAY_NANOS);
         while (true) {
             long bits = ewmaBits.get();
             double old = Double.longBitsToDouble(bits);

@@ -14,8 +14,8 @@ import java.util.Arrays;
  *
  * <p>Size: weights are first divided by their greatest common divisor. If the cycle would still exceed
  * {@link #MAX_CYCLE} entries (only with thousands of servers of very different weights), weights are scaled
- * down proportionally (each at least 1), which keeps shares within 1/MAX_CYCLE of exact. Building costs
- * O(W log n) on the control plane.
+ * down proportionally (each at least 1), which keeps shares within 1/MAX_CYCLE of exact. Building is a
+ * bucket sort of the W turns by deadline: O(W + n) on the control plane.
  */
 final class WeightedSchedule {
     static final int MAX_CYCLE = 1 << 20;
@@ -30,48 +30,57 @@ final class WeightedSchedule {
             total += x;
         }
         int cycle = (int) total;
-        int[] schedule = new int[cycle];
-        int[] turns = new int[n];
-        // Binary min-heap of server indices ordered by next deadline (2 turns + 1) / (2 w).
-        int[] heap = new int[n];
+        // Turn k of server i has the deadline (2k + 1) / (2 w_i), in (0, 1); bucket b holds deadlines in
+        // [b / W, (b + 1) / W). Counting sort by bucket, then order within each (small) bucket exactly.
+        int[] start = new int[cycle + 1];
         for (int i = 0; i < n; i++) {
-            heap[i] = i;
+            for (int k = 0; k < w[i]; k++) {
+                start[bucket(k, w[i], cycle) + 1]++;
+            }
         }
-        for (int i = n / 2 - 1; i >= 0; i--) {
-            siftDown(heap, n, i, turns, w);
+        for (int b = 0; b < cycle; b++) {
+            start[b + 1] += start[b];
         }
-        for (int k = 0; k < cycle; k++) {
-            int top = heap[0];
-            schedule[k] = top;
-            turns[top]++;
-            siftDown(heap, n, 0, turns, w);
+        int[] next = java.util.Arrays.copyOf(start, cycle);
+        int[] server = new int[cycle];
+        int[] turn = new int[cycle];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < w[i]; k++) {
+                int at = next[bucket(k, w[i], cycle)]++;
+                server[at] = i;
+                turn[at] = k;
+            }
         }
-        return schedule;
+        for (int b = 0; b < cycle; b++) {
+            sortBucket(server, turn, w, start[b], start[b + 1]);
+        }
+        return server;
     }
 
-    private static boolean before(int a, int b, int[] turns, int[] w) {
-        long lhs = (2L * turns[a] + 1) * w[b];
-        long rhs = (2L * turns[b] + 1) * w[a];
+    private static int bucket(int turn, int weight, int cycle) {
+        return (int) ((2L * turn + 1) * cycle / (2L * weight));
+    }
+
+    /** Insertion sort by deadline, then server index. Buckets hold about one turn on average. */
+    private static void sortBucket(int[] server, int[] turn, int[] w, int from, int to) {
+        for (int j = from + 1; j < to; j++) {
+            int s = server[j];
+            int k = turn[j];
+            int i = j - 1;
+            while (i >= from && before(s, k, server[i], turn[i], w)) {
+                server[i + 1] = server[i];
+                turn[i + 1] = turn[i];
+                i--;
+            }
+            server[i + 1] = s;
+            turn[i + 1] = k;
+        }
+    }
+
+    private static boolean before(int a, int turnA, int b, int turnB, int[] w) {
+        long lhs = (2L * turnA + 1) * w[b];
+        long rhs = (2L * turnB + 1) * w[a];
         return lhs < rhs || (lhs == rhs && a < b);
-    }
-
-    private static void siftDown(int[] heap, int size, int i, int[] turns, int[] w) {
-        int item = heap[i];
-        while (true) {
-            int child = 2 * i + 1;
-            if (child >= size) {
-                break;
-            }
-            if (child + 1 < size && before(heap[child + 1], heap[child], turns, w)) {
-                child++;
-            }
-            if (!before(heap[child], item, turns, w)) {
-                break;
-            }
-            heap[i] = heap[child];
-            i = child;
-        }
-        heap[i] = item;
     }
 
     /** Divides by the gcd, then scales down if the cycle would be longer than {@link #MAX_CYCLE}. */
