@@ -14,24 +14,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
-import net.jqwik.api.statistics.Statistics;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
 import okhttp3.MediaType;
 import okhttp3.Request;
 import okhttp3.RequestBody;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Property: whatever body a client sends to a write endpoint, the answer is 2xx or 4xx in the envelope, a refused
  * call changes nothing, an accepted one changes what it says, and the balancer, the runtime and the API always
  * agree (unique ids and addresses, strategy = algorithm, health checks = config). 10,000 generated calls through
  * real HTTP: structured bodies with right and wrong fields, types and ranges, mutated JSON, and garbage.
+ *
+ * <p>The generator is a seeded {@link SplittableRandom} (the seed is printed and can be fixed with {@code
+ * -Dfuzz.seed=N}), so a failure names the call and can be replayed.
  */
 class AdminWriteFuzzTest {
     private static final List<String> CONFIG_FIELDS = ProxyConfig.FIELDS;
@@ -41,7 +40,8 @@ class AdminWriteFuzzTest {
     private static AdminHarness h;
     private static List<Integer> closedPorts;
 
-    @BeforeContainer
+    private static final int CALLS = 10_000;
+
     static void start() throws Exception {
         h = new AdminHarness(
                 LoadBalancer.builder().name("fuzz"),
@@ -60,17 +60,44 @@ class AdminWriteFuzzTest {
         }
     }
 
-    @AfterContainer
+    @AfterAll
     static void stop() throws Exception {
-        h.close();
+        if (h != null) {
+            h.close();
+        }
     }
 
     /** One generated write: method, path, content type and body. */
     record Call(String method, String path, String contentType, String body) {}
 
-    // Random generation only: the grammar's edge-case combinations alone outnumber the tries.
-    @Property(tries = 10_000, shrinking = net.jqwik.api.ShrinkingMode.OFF, edgeCases = net.jqwik.api.EdgeCasesMode.NONE)
-    void writes_neverFailOrCorruptState(@ForAll("calls") Call call) throws Exception {
+    @Test
+    @Timeout(300)
+    void writes_neverFailOrCorruptState() throws Exception {
+        start();
+        long seed = Long.getLong("fuzz.seed", System.nanoTime());
+        System.out.println("AdminWriteFuzzTest seed " + seed);
+        SplittableRandom random = new SplittableRandom(seed);
+        Map<String, int[]> answers = new TreeMap<>();
+        for (int i = 0; i < CALLS; i++) {
+            Call call = calls(random);
+            check(call, answers);
+        }
+        // Not vacuous: every write endpoint both accepted and refused a fair share of the generated calls.
+        for (String e : List.of(
+                "POST /api/servers",
+                "PUT /api/servers/{id}/weight",
+                "PUT /api/config",
+                "PUT /api/algorithm",
+                "DELETE /api/servers/{id}")) {
+            int[] counts = answers.getOrDefault(e, new int[6]);
+            assertThat(counts[2])
+                    .as("%s accepted (seed %d): %s", e, seed, answers.keySet())
+                    .isGreaterThanOrEqualTo(50);
+            assertThat(counts[4]).as("%s refused (seed %d)", e, seed).isGreaterThanOrEqualTo(50);
+        }
+    }
+
+    private static void check(Call call, Map<String, int[]> answers) throws Exception {
         Snapshot before = Snapshot.take();
         Request.Builder request = new Request.Builder().url(h.adminUrl(call.path()));
         RequestBody body = call.body() == null
@@ -83,19 +110,7 @@ class AdminWriteFuzzTest {
 
         assertThat(r.code() / 100).as("%s -> %d %s", call, r.code(), r.text()).isIn(2, 4);
         String endpoint = call.method() + " " + call.path().replaceAll("/api/servers/[^/]+", "/api/servers/{id}");
-        Statistics.label("answers").collect(endpoint, r.code() / 100 + "xx");
-        // Not vacuous: every write endpoint accepts a fair share of the generated calls.
-        Statistics.label("answers").coverage(coverage -> {
-            for (String e : List.of(
-                    "POST /api/servers",
-                    "PUT /api/servers/{id}/weight",
-                    "PUT /api/config",
-                    "PUT /api/algorithm",
-                    "DELETE /api/servers/{id}")) {
-                coverage.check(e, "2xx").count(n -> n >= 50);
-                coverage.check(e, "4xx").count(n -> n >= 50);
-            }
-        });
+        answers.computeIfAbsent(endpoint, k -> new int[6])[r.code() / 100]++;
         assertThat(r.json()).as(r.text()).isNotNull().containsKey("success");
         assertThat(r.json().get("success")).isEqualTo(r.code() < 300);
         Snapshot after = Snapshot.take();
@@ -146,70 +161,86 @@ class AdminWriteFuzzTest {
         }
     }
 
-    // Generators ------------------------------------------------------------------------------------------------
+    // Generators: weighted choices over a small grammar of right and wrong values. --------------------------------
 
-    @Provide
-    Arbitrary<Call> calls() {
-        Arbitrary<String> ids = Arbitraries.oneOf(
-                Arbitraries.of("nope", "srv-00000000", "..", "a.b", "x:y"),
-                // An id that exists when the call is made, if any does.
-                Arbitraries.integers().between(0, 99).map(i -> {
-                    List<ServerView> list = h.lb.pool().list();
-                    return list.isEmpty() ? "none" : list.get(i % list.size()).id();
-                }));
-        Arbitrary<String> contentTypes = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(20, Arbitraries.just("application/json")),
-                net.jqwik.api.Tuple.of(2, Arbitraries.just("application/json; charset=utf-8")),
-                net.jqwik.api.Tuple.of(
-                        1, Arbitraries.of("text/plain", "application/xml", "application/json; charset=latin1")));
-        Arbitrary<Map<String, Object>> validServer = Combinators.combine(
-                        Arbitraries.of("127.0.0.1", "localhost", "::1", "[::1]"),
-                        Arbitraries.of(closedPorts),
-                        Arbitraries.integers().between(1, 1000))
-                .as((host, port, weight) -> Map.of("host", host, "port", port, "weight", weight));
-        Arbitrary<Call> posts = Combinators.combine(contentTypes, bodies(SERVER_FIELDS, validServer))
-                .as((type, body) -> new Call("POST", "/api/servers", type, body));
-        Arbitrary<Call> weights = Combinators.combine(
-                        ids,
-                        contentTypes,
-                        bodies(
-                                List.of("weight"),
-                                Arbitraries.integers().between(1, 1000).map(w -> Map.of("weight", w))))
-                .as((id, type, body) -> new Call("PUT", "/api/servers/" + id + "/weight", type, body));
-        Arbitrary<Call> configs = Combinators.combine(contentTypes, bodies(CONFIG_FIELDS, Arbitraries.just(Map.of())))
-                .as((type, body) -> new Call("PUT", "/api/config", type, body));
-        Arbitrary<Call> algorithms = Combinators.combine(
-                        contentTypes,
-                        bodies(
-                                List.of("algorithm"),
-                                Arbitraries.of(dev.fairload.lb.Strategy.names()).map(a -> Map.of("algorithm", a))))
-                .as((type, body) -> new Call("PUT", "/api/algorithm", type, body));
-        Arbitrary<Call> deletes = ids.map(id -> new Call("DELETE", "/api/servers/" + id, null, null));
-        return Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(8, posts),
-                net.jqwik.api.Tuple.of(4, weights),
-                net.jqwik.api.Tuple.of(6, configs),
-                net.jqwik.api.Tuple.of(3, algorithms),
-                net.jqwik.api.Tuple.of(2, deletes));
+    private static <T> T pick(SplittableRandom random, List<T> options) {
+        return options.get(random.nextInt(options.size()));
     }
 
-    /** Bodies: a valid one with a few fields overridden (often still valid), or anything at all. */
-    private Arbitrary<String> bodies(List<String> fields, Arbitrary<Map<String, Object>> valid) {
-        Arbitrary<String> structured = Combinators.combine(valid, objects(fields))
-                .as((base, overrides) -> {
-                    Map<String, Object> m = new LinkedHashMap<>(base);
-                    int keep = Math.min(overrides.size(), 2);
-                    overrides.entrySet().stream().limit(keep).forEach(e -> m.put(e.getKey(), e.getValue()));
-                    return m;
-                })
-                .map(AdminHarness::json);
-        return Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(12, structured),
-                net.jqwik.api.Tuple.of(3, mutated(structured)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.strings().ofMaxLength(40)),
-                net.jqwik.api.Tuple.of(
-                        1,
-                        Arbitraries.of(
+    /** Index chosen with the given relative weights. */
+    private static int weighted(SplittableRandom random, int... weights) {
+        int total = 0;
+        for (int w : weights) {
+            total += w;
+        }
+        int r = random.nextInt(total);
+        for (int i = 0; i < weights.length; i++) {
+            r -= weights[i];
+            if (r < 0) {
+                return i;
+            }
+        }
+        return weights.length - 1;
+    }
+
+    private static Call calls(SplittableRandom random) {
+        String type = contentType(random);
+        return switch (weighted(random, 8, 4, 6, 3, 2)) {
+            case 0 -> new Call("POST", "/api/servers", type, body(random, SERVER_FIELDS, validServer(random)));
+            case 1 ->
+                new Call(
+                        "PUT",
+                        "/api/servers/" + id(random) + "/weight",
+                        type,
+                        body(random, List.of("weight"), Map.of("weight", 1 + random.nextInt(1000))));
+            case 2 -> new Call("PUT", "/api/config", type, body(random, CONFIG_FIELDS, Map.of()));
+            case 3 ->
+                new Call(
+                        "PUT",
+                        "/api/algorithm",
+                        type,
+                        body(
+                                random,
+                                List.of("algorithm"),
+                                Map.of("algorithm", pick(random, dev.fairload.lb.Strategy.names()))));
+            default -> new Call("DELETE", "/api/servers/" + id(random), null, null);
+        };
+    }
+
+    /** A made-up id, or one that exists when the call is made, if any does. */
+    private static String id(SplittableRandom random) {
+        if (random.nextBoolean()) {
+            return pick(random, List.of("nope", "srv-00000000", "..", "a.b", "x:y"));
+        }
+        List<ServerView> list = h.lb.pool().list();
+        return list.isEmpty() ? "none" : list.get(random.nextInt(list.size())).id();
+    }
+
+    private static String contentType(SplittableRandom random) {
+        return switch (weighted(random, 20, 2, 1)) {
+            case 0 -> "application/json";
+            case 1 -> "application/json; charset=utf-8";
+            default -> pick(random, List.of("text/plain", "application/xml", "application/json; charset=latin1"));
+        };
+    }
+
+    private static Map<String, Object> validServer(SplittableRandom random) {
+        return Map.of(
+                "host", pick(random, List.of("127.0.0.1", "localhost", "::1", "[::1]")),
+                "port", pick(random, closedPorts),
+                "weight", 1 + random.nextInt(1000));
+    }
+
+    /** A valid body with a few fields overridden (often still valid), a mutated one, or anything at all. */
+    private static String body(SplittableRandom random, List<String> fields, Map<String, Object> valid) {
+        return switch (weighted(random, 12, 3, 1, 1)) {
+            case 0 -> structured(random, fields, valid);
+            case 1 -> mutated(random, structured(random, fields, valid));
+            case 2 -> randomString(random, 40);
+            default ->
+                pick(
+                        random,
+                        List.of(
                                 "",
                                 "null",
                                 "[]",
@@ -222,84 +253,104 @@ class AdminWriteFuzzTest {
                                 "true",
                                 "{\"a\":{\"b\":{\"c\":[1,2,{}]}}}",
                                 "[".repeat(100),
-                                "{\"host\":\"127.0.0.1\",\"host\":\"127.0.0.1\",\"port\":1}")));
+                                "{\"host\":\"127.0.0.1\",\"host\":\"127.0.0.1\",\"port\":1}"));
+        };
     }
 
-    private Arbitrary<String> mutated(Arbitrary<String> json) {
-        return Combinators.combine(
-                        json, Arbitraries.integers().between(0, 1000), Arbitraries.chars(), Arbitraries.of(0, 1, 2))
-                .as((s, at, c, how) -> {
-                    if (s.isEmpty()) {
-                        return s;
-                    }
-                    int i = at % s.length();
-                    return switch (how) {
-                        case 0 -> s.substring(0, i); // truncated
-                        case 1 -> s.substring(0, i) + c + s.substring(i); // inserted
-                        default -> s.substring(0, i) + s.substring(i + 1); // deleted
-                    };
-                });
+    private static String structured(SplittableRandom random, List<String> fields, Map<String, Object> valid) {
+        Map<String, Object> m = new LinkedHashMap<>(valid);
+        int overrides = Math.min(random.nextInt(7), 2);
+        for (int i = 0; i < overrides; i++) {
+            String key = weighted(random, 12, 1) == 0
+                    ? pick(random, fields)
+                    : pick(random, List.of("color", "id", "name", "Host", "port ", ""));
+            m.put(key, value(random));
+        }
+        return AdminHarness.json(m);
     }
 
-    private Arbitrary<Map<String, Object>> objects(List<String> fields) {
-        Arbitrary<String> unknown = Arbitraries.of("color", "id", "name", "Host", "port ", "");
-        Arbitrary<String> keys = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(12, Arbitraries.of(fields)), net.jqwik.api.Tuple.of(1, unknown));
-        return Combinators.combine(keys, values())
-                .as((k, v) -> (Map.Entry<String, Object>) new java.util.AbstractMap.SimpleEntry<String, Object>(k, v))
-                .list()
-                .ofMaxSize(6)
-                .map(entries -> {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    for (Map.Entry<String, Object> e : entries) {
-                        m.put(e.getKey(), e.getValue());
-                    }
-                    return m;
-                });
+    private static String mutated(SplittableRandom random, String s) {
+        if (s.isEmpty()) {
+            return s;
+        }
+        int i = random.nextInt(s.length());
+        char c = (char) random.nextInt(0x20, 0x7f);
+        return switch (random.nextInt(3)) {
+            case 0 -> s.substring(0, i); // truncated
+            case 1 -> s.substring(0, i) + c + s.substring(i); // inserted
+            default -> s.substring(0, i) + s.substring(i + 1); // deleted
+        };
+    }
+
+    private static String randomString(SplittableRandom random, int maxLength) {
+        StringBuilder b = new StringBuilder();
+        int n = random.nextInt(maxLength + 1);
+        for (int i = 0; i < n; i++) {
+            b.append((char) (random.nextInt(8) == 0 ? random.nextInt(0x80, 0x800) : random.nextInt(0x20, 0x7f)));
+        }
+        return b.toString();
     }
 
     /** Values for any field: mostly plausible for some field, often of the wrong type or out of range. */
-    private Arbitrary<Object> values() {
-        Arbitrary<Object> ints = Arbitraries.oneOf(
-                Arbitraries.integers().between(-2, 12),
-                Arbitraries.of(0, 1, 2, 3, 5, 30, 300, 1000, 1001, 3600, 3601, 8443, 65535, 65536, -1),
-                Arbitraries.of(closedPorts).map(p -> p),
-                Arbitraries.longs().map(l -> l));
-        Arbitrary<Object> strings = Arbitraries.oneOf(
-                Arbitraries.of(
-                        "127.0.0.1",
-                        "localhost",
-                        "::1",
-                        "[::1]",
-                        "example.invalid",
-                        "",
-                        " ",
-                        "a b",
-                        "http://x",
-                        "x:80",
-                        "/health",
-                        "/",
-                        "no-slash",
-                        "round_robin",
-                        "least_connections",
-                        "weighted",
-                        "ip_hash",
-                        "random",
-                        "power_of_two",
-                        "nope",
-                        "10.0.0.0/8",
-                        "sessionId",
-                        "FAIRLOAD_STICKY",
-                        "srv-1",
-                        "/etc/ssl/cert.pem",
-                        "80"),
-                Arbitraries.strings().ofMaxLength(20));
-        Arbitrary<Object> others = Arbitraries.of(
-                true, false, 1.5, 80.0, 1e9, -0.0, List.of(), List.of("10.0.0.0/8"), List.of(1), Map.of("a", 1));
-        return Arbitraries.frequencyOf(
-                        net.jqwik.api.Tuple.of(6, ints),
-                        net.jqwik.api.Tuple.of(5, strings),
-                        net.jqwik.api.Tuple.of(3, others))
-                .injectNull(0.06);
+    private static Object value(SplittableRandom random) {
+        if (random.nextInt(100) < 6) {
+            return null;
+        }
+        return switch (weighted(random, 6, 5, 3)) {
+            case 0 ->
+                switch (random.nextInt(4)) {
+                    case 0 -> random.nextInt(-2, 13);
+                    case 1 ->
+                        pick(random, List.of(0, 1, 2, 3, 5, 30, 300, 1000, 1001, 3600, 3601, 8443, 65535, 65536, -1));
+                    case 2 -> pick(random, closedPorts);
+                    default -> random.nextLong();
+                };
+            case 1 ->
+                random.nextBoolean()
+                        ? pick(
+                                random,
+                                List.of(
+                                        "127.0.0.1",
+                                        "localhost",
+                                        "::1",
+                                        "[::1]",
+                                        "example.invalid",
+                                        "",
+                                        " ",
+                                        "a b",
+                                        "http://x",
+                                        "x:80",
+                                        "/health",
+                                        "/",
+                                        "no-slash",
+                                        "round_robin",
+                                        "least_connections",
+                                        "weighted",
+                                        "ip_hash",
+                                        "random",
+                                        "power_of_two",
+                                        "nope",
+                                        "10.0.0.0/8",
+                                        "sessionId",
+                                        "FAIRLOAD_STICKY",
+                                        "srv-1",
+                                        "/etc/ssl/cert.pem",
+                                        "80"))
+                        : randomString(random, 20);
+            default ->
+                pick(
+                        random,
+                        List.of(
+                                true,
+                                false,
+                                1.5,
+                                80.0,
+                                1e9,
+                                -0.0,
+                                List.of(),
+                                List.of("10.0.0.0/8"),
+                                List.of(1),
+                                Map.of("a", 1)));
+        };
     }
 }
