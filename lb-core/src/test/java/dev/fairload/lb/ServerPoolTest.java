@@ -67,7 +67,7 @@ class ServerPoolTest {
             lb.pool().drain("a");
             lb.pool().undrain("a");
             lb.pool().remove("a");
-            await().atMost(5, TimeUnit.SECONDS).until(() -> events.size() == 5);
+            await().atMost(20, TimeUnit.SECONDS).until(() -> events.size() == 5);
             assertThat(events.get(0)).isInstanceOf(LbEvent.ServerAdded.class);
             assertThat(events.get(1))
                     .isEqualTo(new LbEvent.WeightChanged(events.get(1).server(), 1, 5));
@@ -83,7 +83,7 @@ class ServerPoolTest {
             List<LbEvent> later = new CopyOnWriteArrayList<>();
             lb.addListener(later::add);
             lb.pool().add(server("c", 1));
-            await().atMost(5, TimeUnit.SECONDS).until(() -> later.size() == 1);
+            await().atMost(20, TimeUnit.SECONDS).until(() -> later.size() == 1);
             assertThat(events).hasSize(5);
         }
     }
@@ -98,7 +98,7 @@ class ServerPoolTest {
             lb.addListener(events::add);
             lb.pool().add(server("a", 1));
             lb.pool().add(server("b", 1));
-            await().atMost(5, TimeUnit.SECONDS).until(() -> events.size() == 2);
+            await().atMost(20, TimeUnit.SECONDS).until(() -> events.size() == 2);
         }
     }
 

@@ -134,6 +134,28 @@ public final class ActiveHealthCheck {
     }
 
     @Override
+    public boolean equals(Object o) {
+        return o instanceof ActiveHealthCheck other
+                && enabled == other.enabled
+                && path.equals(other.path)
+                && interval.equals(other.interval)
+                && timeout.equals(other.timeout)
+                && expectedStatusMin == other.expectedStatusMin
+                && expectedStatusMax == other.expectedStatusMax
+                && Objects.equals(expectedBody, other.expectedBody)
+                && rise == other.rise
+                && fall == other.fall
+                && jitter == other.jitter
+                && https == other.https
+                && sslContext == other.sslContext;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(enabled, path, interval, timeout, expectedStatusMin, expectedStatusMax, rise, fall);
+    }
+
+    @Override
     public String toString() {
         if (!enabled) {
             return "ActiveHealthCheck{disabled}";

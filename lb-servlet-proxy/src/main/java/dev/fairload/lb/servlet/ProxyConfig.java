@@ -548,9 +548,9 @@ public final class ProxyConfig {
          *     {@code upstreamTlsInsecure} together with {@code upstreamTrustStorePath}
          */
         public ProxyConfig build() {
-            if (healthCheckTimeout > healthCheckInterval) {
+            if (healthCheckTimeout >= healthCheckInterval) {
                 throw new IllegalArgumentException("healthCheckTimeout: " + healthCheckTimeout
-                        + " (expected: at most healthCheckInterval, " + healthCheckInterval + ")");
+                        + " (expected: shorter than healthCheckInterval, " + healthCheckInterval + ")");
             }
             if (sslTermination && sslCertPath == null) {
                 throw new IllegalArgumentException(
