@@ -30,6 +30,7 @@ public final class Server {
     private final String healthCheckPath;
     private final Duration healthCheckInterval;
     private final Instant addedAt;
+    private final String authority;
 
     private Server(Builder builder) {
         this.host = builder.host;
@@ -39,6 +40,7 @@ public final class Server {
         this.healthCheckInterval = builder.healthCheckInterval;
         this.id = builder.id != null ? builder.id : newId();
         this.addedAt = builder.addedAt != null ? builder.addedAt : Instant.now();
+        this.authority = host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
     }
 
     /**
@@ -70,7 +72,7 @@ public final class Server {
 
     /** {@code host:port}, with IPv6 literals in brackets. */
     public String authority() {
-        return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+        return authority;
     }
 
     /**
