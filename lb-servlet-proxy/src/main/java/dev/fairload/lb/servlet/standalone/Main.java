@@ -72,7 +72,7 @@ public final class Main {
                 + settings.adminHost + ":" + proxy.adminPort() + "/)"
                 + (settings.demo ? " with demo backends demo-1, demo-2, demo-3" : ""));
         if (settings.state != null) {
-            out.println("State file " + settings.state + ": accepted; persistence arrives with the admin API");
+            out.println("State file " + settings.state.toAbsolutePath() + ": admin API changes are saved there");
         }
         out.flush();
         return 0;

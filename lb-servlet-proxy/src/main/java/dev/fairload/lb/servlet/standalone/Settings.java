@@ -35,8 +35,20 @@ import java.util.Map;
  * </pre>
  */
 final class Settings {
-    static final List<String> LAUNCHER_KEYS =
-            List.of("host", "port", "adminHost", "adminPort", "backends", "state", "demo", "drainTimeout");
+    static final List<String> LAUNCHER_KEYS = List.of(
+            "host",
+            "port",
+            "adminHost",
+            "adminPort",
+            "adminToken",
+            "adminOnProxyPort",
+            "backends",
+            "state",
+            "demo",
+            "drainTimeout");
+
+    /** Environment variable holding the admin API's bearer token; overrides {@code adminToken} in the file. */
+    static final String TOKEN_ENV = "LB_ADMIN_TOKEN";
 
     static final String USAGE = String.join(
             "\n",
@@ -50,12 +62,18 @@ final class Settings {
             "  --state FILE          state file for servers and config changed through the admin API",
             "  --drain-timeout SEC   how long SIGTERM waits for requests in flight (default 30)",
             "  --demo                start three local demo backends and balance over them",
-            "  --help                this text");
+            "  --help                this text",
+            "Environment: LB_ADMIN_TOKEN  bearer token required by the admin API (except GET /api/health)");
 
     String host = "0.0.0.0";
     int port = 8080;
     String adminHost = "127.0.0.1";
     int adminPort = 8081;
+    /** Bearer token of the admin API, or null; never printed. */
+    String adminToken;
+    /** Whether the admin API is also served under /api/* of the proxy port. */
+    boolean adminOnProxyPort;
+
     final List<Server> backends = new ArrayList<>();
     Path state;
     boolean demo;
@@ -71,6 +89,10 @@ final class Settings {
             if (args[i].equals("--config")) {
                 s.loadFile(Path.of(value(args, i)));
             }
+        }
+        String envToken = System.getenv(TOKEN_ENV);
+        if (envToken != null && !envToken.isEmpty()) {
+            s.adminToken = envToken;
         }
         Map<String, Object> overrides = new LinkedHashMap<>();
         List<Server> cliBackends = new ArrayList<>();
@@ -149,6 +171,14 @@ final class Settings {
                 case "port" -> port = port(where, integer(where, v));
                 case "adminHost" -> adminHost = string(where, v);
                 case "adminPort" -> adminPort = port(where, integer(where, v));
+                case "adminToken" -> {
+                    // A secret: never echoed, not even in error messages.
+                    if (!(v instanceof String token)) {
+                        throw new UsageException(where + ": (not shown) (expected: a string)");
+                    }
+                    adminToken = token;
+                }
+                case "adminOnProxyPort" -> adminOnProxyPort = bool(where, v);
                 case "state" -> state = Path.of(string(where, v));
                 case "demo" -> demo = bool(where, v);
                 case "drainTimeout" -> drainTimeoutSeconds = drain(where, integer(where, v));

@@ -34,6 +34,7 @@ final class StandaloneProxy {
     private ServletContextHandler adminContext;
     private DemoBackends demo;
     private ProxyRuntime runtime;
+    private AdminMount admin;
     private int port;
     private int adminPort;
 
@@ -62,6 +63,8 @@ final class StandaloneProxy {
                     .config(settings.config)
                     .closeBalancer(true)
                     .build();
+            // Before any listener opens: restores the state file (servers and config) and settles first checks.
+            admin = AdminMount.create(runtime, settings);
 
             proxyServer = newServer("proxy", 256);
             HttpConfiguration http = new HttpConfiguration();
@@ -81,6 +84,9 @@ final class StandaloneProxy {
             proxyServer.addConnector(connector);
             ServletContextHandler context = new ServletContextHandler("/");
             context.addServletContainerInitializer(ProxyRegistration.initializer("/*", runtime));
+            if (settings.adminOnProxyPort) {
+                admin.mountOnProxy(context);
+            }
             GracefulHandler graceful = new GracefulHandler();
             graceful.setHandler(context);
             proxyServer.setHandler(graceful);
@@ -94,7 +100,7 @@ final class StandaloneProxy {
             adminConnector.setPort(settings.adminPort);
             adminServer.addConnector(adminConnector);
             adminContext = new ServletContextHandler("/");
-            AdminMount.mount(adminContext, runtime, settings);
+            admin.mount(adminContext);
             adminServer.setHandler(adminContext);
             adminServer.setStopTimeout(1000);
             start(adminServer, "--admin-port", settings.adminHost, settings.adminPort);
@@ -153,6 +159,9 @@ final class StandaloneProxy {
                     log.warn("stopping {} failed", s, e);
                 }
             }
+        }
+        if (admin != null) {
+            admin.close();
         }
         if (runtime != null) {
             runtime.close();
