@@ -81,7 +81,7 @@ final class FaultHarness implements AutoCloseable {
                 "readTimeoutMillis: 3000",
                 "responseHeadersTimeoutMillis: 1000",
                 "requestTimeoutMillis: 8000",
-                "maxRequestsPerServer: 32",
+                "maxRequestsPerServer: 64",
                 "drainTimeout: 10"));
         lines.addAll(List.of(extraConfig));
         lines.add("backends:");

@@ -28,10 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
  * (also appended to {@code target/fault-summary.txt}) with the figures that docs/reliability.md reports.
  *
  * <p>The proxy runs with short health intervals (checks every 2 s, 1 s timeout), a 1 s response-headers timeout per
- * attempt and 32 requests per server at most, so that each fault plays out in a few seconds.
+ * attempt and 64 requests per server at most, so that each fault plays out in a few seconds.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class FaultInjectionJarIT {
+class FaultInjectionIT {
     /** Requests per second; 500 by default, lower with -Dfairload.faultRate=N on a machine that cannot keep up. */
     private static final int RATE = Integer.getInteger("fairload.faultRate", 500);
 
