@@ -47,7 +47,18 @@ public final class ProxyConfig {
             "writeTimeoutMillis",
             "upstreamTls",
             "upstreamTrustStorePath",
-            "upstreamTlsInsecure");
+            "upstreamTlsInsecure",
+            "maxConcurrentRequests",
+            "maxRequestsPerServer",
+            "maxQueuedRequests",
+            "maxRequestHeaderSize",
+            "maxRequestHeaders",
+            "maxUriLength",
+            "requestHeaderTimeoutMillis",
+            "idleTimeoutMillis",
+            "responseHeadersTimeoutMillis",
+            "requestTimeoutMillis",
+            "retryAfterSeconds");
 
     public static final int MAX_RETRIES_LIMIT = 10;
 
@@ -73,6 +84,17 @@ public final class ProxyConfig {
     private final boolean upstreamTls;
     private final String upstreamTrustStorePath;
     private final boolean upstreamTlsInsecure;
+    private final int maxConcurrentRequests;
+    private final int maxRequestsPerServer;
+    private final int maxQueuedRequests;
+    private final int maxRequestHeaderSize;
+    private final int maxRequestHeaders;
+    private final int maxUriLength;
+    private final int requestHeaderTimeoutMillis;
+    private final int idleTimeoutMillis;
+    private final int responseHeadersTimeoutMillis;
+    private final int requestTimeoutMillis;
+    private final int retryAfterSeconds;
 
     private ProxyConfig(Builder b) {
         this.algorithm = b.algorithm;
@@ -97,6 +119,17 @@ public final class ProxyConfig {
         this.upstreamTls = b.upstreamTls;
         this.upstreamTrustStorePath = b.upstreamTrustStorePath;
         this.upstreamTlsInsecure = b.upstreamTlsInsecure;
+        this.maxConcurrentRequests = b.maxConcurrentRequests;
+        this.maxRequestsPerServer = b.maxRequestsPerServer;
+        this.maxQueuedRequests = b.maxQueuedRequests;
+        this.maxRequestHeaderSize = b.maxRequestHeaderSize;
+        this.maxRequestHeaders = b.maxRequestHeaders;
+        this.maxUriLength = b.maxUriLength;
+        this.requestHeaderTimeoutMillis = b.requestHeaderTimeoutMillis;
+        this.idleTimeoutMillis = b.idleTimeoutMillis;
+        this.responseHeadersTimeoutMillis = b.responseHeadersTimeoutMillis;
+        this.requestTimeoutMillis = b.requestTimeoutMillis;
+        this.retryAfterSeconds = b.retryAfterSeconds;
     }
 
     /** A builder holding the defaults. */
@@ -244,6 +277,61 @@ public final class ProxyConfig {
         return upstreamTlsInsecure;
     }
 
+    /** Most requests the proxy handles at once, over all servers; beyond it a request is answered 503 with {@code Retry-After} at once, never queued. 1-1000000. Default 1024. */
+    public int maxConcurrentRequests() {
+        return maxConcurrentRequests;
+    }
+
+    /** Most requests in flight to one server ({@code LoadBalancer.maxInFlightPerServer}); a full server is passed over for one with room, and when every server is full the answer is 503 with {@code Retry-After} at once. 0 for no limit, at most 1000000. Default 256. */
+    public int maxRequestsPerServer() {
+        return maxRequestsPerServer;
+    }
+
+    /** Standalone proxy: most tasks (new connections, requests) waiting for one of the container's threads; beyond it the connection is closed rather than queued. 1-1000000. Default 256. Read at start. */
+    public int maxQueuedRequests() {
+        return maxQueuedRequests;
+    }
+
+    /** Standalone proxy: most bytes of a request's line and headers together; beyond it the answer is 431 (414 if the request line alone is too long). 1024-1048576. Default 16384. Read at start. */
+    public int maxRequestHeaderSize() {
+        return maxRequestHeaderSize;
+    }
+
+    /** Most header fields in a request; beyond it the answer is 431. 1-10000. Default 100. */
+    public int maxRequestHeaders() {
+        return maxRequestHeaders;
+    }
+
+    /** Most characters in a request target (path and query); beyond it the answer is 414. 256-1048576. Default 8192. */
+    public int maxUriLength() {
+        return maxUriLength;
+    }
+
+    /** Standalone proxy: time a new connection gets to deliver its first request's headers; a client still sending them (slowloris) is disconnected. 0 for none, at most 3600000. Default 10000. Read at start. */
+    public int requestHeaderTimeoutMillis() {
+        return requestHeaderTimeoutMillis;
+    }
+
+    /** Standalone proxy: the longest a client connection may stay silent, idle between requests or in the middle of one (a stalled body); it is then closed. 1-3600000. Default 30000. Read at start. */
+    public int idleTimeoutMillis() {
+        return idleTimeoutMillis;
+    }
+
+    /** Upstream, per attempt: the longest wait for a server's response headers, counted from sending the request; the attempt then fails as a timeout (counted against the server; retried elsewhere for idempotent requests, else 504). 0 for none, at most 3600000. Default 15000. */
+    public int responseHeadersTimeoutMillis() {
+        return responseHeadersTimeoutMillis;
+    }
+
+    /** Upstream, per request: the longest a request may take from the first pick to the end of the response body, retries included; then it is cancelled (504 if the response has not started). Streams and long downloads need a larger value or 0 for none. At most 86400000. Default 30000. */
+    public int requestTimeoutMillis() {
+        return requestTimeoutMillis;
+    }
+
+    /** The {@code Retry-After} value, in seconds, of the proxy's own 503 answers when it is over a limit. 0-3600. Default 1. */
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
     /** The strategy named by {@link #algorithm()}. */
     public Strategy strategy() {
         return Strategy.byName(algorithm);
@@ -277,6 +365,17 @@ public final class ProxyConfig {
         m.put("upstreamTls", upstreamTls);
         m.put("upstreamTrustStorePath", upstreamTrustStorePath);
         m.put("upstreamTlsInsecure", upstreamTlsInsecure);
+        m.put("maxConcurrentRequests", maxConcurrentRequests);
+        m.put("maxRequestsPerServer", maxRequestsPerServer);
+        m.put("maxQueuedRequests", maxQueuedRequests);
+        m.put("maxRequestHeaderSize", maxRequestHeaderSize);
+        m.put("maxRequestHeaders", maxRequestHeaders);
+        m.put("maxUriLength", maxUriLength);
+        m.put("requestHeaderTimeoutMillis", requestHeaderTimeoutMillis);
+        m.put("idleTimeoutMillis", idleTimeoutMillis);
+        m.put("responseHeadersTimeoutMillis", responseHeadersTimeoutMillis);
+        m.put("requestTimeoutMillis", requestTimeoutMillis);
+        m.put("retryAfterSeconds", retryAfterSeconds);
         return Collections.unmodifiableMap(m);
     }
 
@@ -305,6 +404,17 @@ public final class ProxyConfig {
         b.upstreamTls = upstreamTls;
         b.upstreamTrustStorePath = upstreamTrustStorePath;
         b.upstreamTlsInsecure = upstreamTlsInsecure;
+        b.maxConcurrentRequests = maxConcurrentRequests;
+        b.maxRequestsPerServer = maxRequestsPerServer;
+        b.maxQueuedRequests = maxQueuedRequests;
+        b.maxRequestHeaderSize = maxRequestHeaderSize;
+        b.maxRequestHeaders = maxRequestHeaders;
+        b.maxUriLength = maxUriLength;
+        b.requestHeaderTimeoutMillis = requestHeaderTimeoutMillis;
+        b.idleTimeoutMillis = idleTimeoutMillis;
+        b.responseHeadersTimeoutMillis = responseHeadersTimeoutMillis;
+        b.requestTimeoutMillis = requestTimeoutMillis;
+        b.retryAfterSeconds = retryAfterSeconds;
         return b;
     }
 
@@ -351,6 +461,17 @@ public final class ProxyConfig {
         private boolean upstreamTls = false;
         private String upstreamTrustStorePath;
         private boolean upstreamTlsInsecure = false;
+        private int maxConcurrentRequests = 1024;
+        private int maxRequestsPerServer = 256;
+        private int maxQueuedRequests = 256;
+        private int maxRequestHeaderSize = 16_384;
+        private int maxRequestHeaders = 100;
+        private int maxUriLength = 8192;
+        private int requestHeaderTimeoutMillis = 10_000;
+        private int idleTimeoutMillis = 30_000;
+        private int responseHeadersTimeoutMillis = 15_000;
+        private int requestTimeoutMillis = 30_000;
+        private int retryAfterSeconds = 1;
 
         private Builder() {}
 
@@ -489,6 +610,72 @@ public final class ProxyConfig {
             return this;
         }
 
+        /** @throws IllegalArgumentException if outside 1-1000000 */
+        public Builder maxConcurrentRequests(int value) {
+            this.maxConcurrentRequests = range("maxConcurrentRequests", value, 1, 1_000_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-1000000 */
+        public Builder maxRequestsPerServer(int value) {
+            this.maxRequestsPerServer = range("maxRequestsPerServer", value, 0, 1_000_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-1000000 */
+        public Builder maxQueuedRequests(int value) {
+            this.maxQueuedRequests = range("maxQueuedRequests", value, 1, 1_000_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1024-1048576 */
+        public Builder maxRequestHeaderSize(int value) {
+            this.maxRequestHeaderSize = range("maxRequestHeaderSize", value, 1024, 1_048_576);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-10000 */
+        public Builder maxRequestHeaders(int value) {
+            this.maxRequestHeaders = range("maxRequestHeaders", value, 1, 10_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 256-1048576 */
+        public Builder maxUriLength(int value) {
+            this.maxUriLength = range("maxUriLength", value, 256, 1_048_576);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-3600000 */
+        public Builder requestHeaderTimeoutMillis(int value) {
+            this.requestHeaderTimeoutMillis = range("requestHeaderTimeoutMillis", value, 0, 3_600_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-3600000 */
+        public Builder idleTimeoutMillis(int value) {
+            this.idleTimeoutMillis = range("idleTimeoutMillis", value, 1, 3_600_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-3600000 */
+        public Builder responseHeadersTimeoutMillis(int value) {
+            this.responseHeadersTimeoutMillis = range("responseHeadersTimeoutMillis", value, 0, 3_600_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-86400000 */
+        public Builder requestTimeoutMillis(int value) {
+            this.requestTimeoutMillis = range("requestTimeoutMillis", value, 0, 86_400_000);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 0-3600 */
+        public Builder retryAfterSeconds(int value) {
+            this.retryAfterSeconds = range("retryAfterSeconds", value, 0, 3600);
+            return this;
+        }
+
         /**
          * Sets one field by its JSON name, with a JSON-like value: string, boolean, integral number (a
          * {@link Number} with no fraction), null for the optional paths, or a list of strings for {@code
@@ -522,6 +709,17 @@ public final class ProxyConfig {
                 case "upstreamTls" -> upstreamTls(bool(field, value));
                 case "upstreamTrustStorePath" -> upstreamTrustStorePath(value == null ? null : string(field, value));
                 case "upstreamTlsInsecure" -> upstreamTlsInsecure(bool(field, value));
+                case "maxConcurrentRequests" -> maxConcurrentRequests(integer(field, value));
+                case "maxRequestsPerServer" -> maxRequestsPerServer(integer(field, value));
+                case "maxQueuedRequests" -> maxQueuedRequests(integer(field, value));
+                case "maxRequestHeaderSize" -> maxRequestHeaderSize(integer(field, value));
+                case "maxRequestHeaders" -> maxRequestHeaders(integer(field, value));
+                case "maxUriLength" -> maxUriLength(integer(field, value));
+                case "requestHeaderTimeoutMillis" -> requestHeaderTimeoutMillis(integer(field, value));
+                case "idleTimeoutMillis" -> idleTimeoutMillis(integer(field, value));
+                case "responseHeadersTimeoutMillis" -> responseHeadersTimeoutMillis(integer(field, value));
+                case "requestTimeoutMillis" -> requestTimeoutMillis(integer(field, value));
+                case "retryAfterSeconds" -> retryAfterSeconds(integer(field, value));
                 default ->
                     throw new IllegalArgumentException(
                             field + ": unknown field (expected one of: " + String.join(", ", FIELDS) + ")");
@@ -563,6 +761,12 @@ public final class ProxyConfig {
             if (upstreamTlsInsecure && upstreamTrustStorePath != null) {
                 throw new IllegalArgumentException("upstreamTlsInsecure: true (expected: false when"
                         + " upstreamTrustStorePath is set; a trust store is pointless without verification)");
+            }
+            if (requestTimeoutMillis > 0
+                    && responseHeadersTimeoutMillis > 0
+                    && responseHeadersTimeoutMillis > requestTimeoutMillis) {
+                throw new IllegalArgumentException("responseHeadersTimeoutMillis: " + responseHeadersTimeoutMillis
+                        + " (expected: at most requestTimeoutMillis, " + requestTimeoutMillis + ")");
             }
             return new ProxyConfig(this);
         }

@@ -3,6 +3,7 @@ package dev.fairload.lb.servlet;
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.event.Subscription;
 import dev.fairload.lb.servlet.internal.Cidr;
+import dev.fairload.lb.servlet.internal.ConcurrencyLimit;
 import dev.fairload.lb.servlet.internal.UpstreamClients;
 import dev.fairload.lb.servlet.internal.UpstreamTls;
 import java.time.Instant;
@@ -28,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Live configuration: {@link #update(ProxyConfig)} swaps the configuration atomically and applies it at once:
- * the algorithm switches the balancer's strategy, the retry count and upstream timeouts rebuild the balanced
- * client (sharing its connection pool and threads), and session and header settings take effect from the next
+ * the algorithm switches the balancer's strategy, the per-server limit sets the balancer's
+ * {@code maxInFlightPerServer}, the retry count and upstream timeouts rebuild the balanced client (sharing its
+ * connection pool and threads), the proxy-wide limit applies to the next request, and session and header settings take effect from the next
  * request, which reads the configuration once. Requests in flight finish with the settings they started with.
  * The health-check fields are held and passed to {@linkplain #addConfigListener listeners}; the proxy itself does
  * not run checks.
@@ -49,6 +51,7 @@ public final class ProxyRuntime implements AutoCloseable {
 
     private final LoadBalancer lb;
     private final UpstreamClients clients;
+    private final ConcurrencyLimit concurrency = new ConcurrencyLimit();
     private final boolean closeBalancer;
     private final Instant startedAt = Instant.now();
     private final CopyOnWriteArrayList<ConfigListener> configListeners = new CopyOnWriteArrayList<>();
@@ -64,12 +67,16 @@ public final class ProxyRuntime implements AutoCloseable {
         this.closeBalancer = b.closeBalancer;
         ProxyConfig config = b.config != null
                 ? b.config
-                : ProxyConfig.builder().algorithm(lb.strategy().name()).build();
+                : ProxyConfig.builder()
+                        .algorithm(lb.strategy().name())
+                        .maxRequestsPerServer(lb.maxInFlightPerServer())
+                        .build();
         if (!lb.strategy().name().equals(config.algorithm())) {
             lb.strategy(config.strategy());
         }
         this.clients = new UpstreamClients(lb, UPSTREAM_HOST, b.baseClient);
         this.state = newState(config, null);
+        lb.maxInFlightPerServer(config.maxRequestsPerServer());
     }
 
     /** Starts a runtime over {@code lb}. */
@@ -90,6 +97,19 @@ public final class ProxyRuntime implements AutoCloseable {
     /** The balanced upstream client for the configuration in force; requests go to {@code http://}{@link #UPSTREAM_HOST}. */
     public OkHttpClient client() {
         return state.client;
+    }
+
+    /**
+     * Requests the proxy is handling now (admitted under {@link ProxyConfig#maxConcurrentRequests()} and not yet
+     * finished). Zero when idle: a value that stays above zero with no traffic is a leak.
+     */
+    public int inFlightRequests() {
+        return concurrency.inFlight();
+    }
+
+    /** Requests refused at once because {@link ProxyConfig#maxConcurrentRequests()} were in flight. */
+    public long refusedRequests() {
+        return Integer.toUnsignedLong(concurrency.refused());
     }
 
     /** When this runtime was built. */
@@ -122,6 +142,9 @@ public final class ProxyRuntime implements AutoCloseable {
                 lb.strategy(config.strategy());
             }
             state = next;
+            if (previous.maxRequestsPerServer() != config.maxRequestsPerServer()) {
+                lb.maxInFlightPerServer(config.maxRequestsPerServer());
+            }
         }
         log.info("{}: configuration updated: {}", lb.name(), changes(previous, config));
         for (ConfigListener listener : configListeners) {
@@ -198,6 +221,11 @@ public final class ProxyRuntime implements AutoCloseable {
         return state.trustedProxies;
     }
 
+    /** A permit to handle one request, or null when the proxy is at its concurrency limit. */
+    ConcurrencyLimit.Permit tryAdmit() {
+        return concurrency.tryAcquire(state.config.maxConcurrentRequests());
+    }
+
     boolean hasExchangeListeners() {
         return !exchangeListeners.isEmpty();
     }
@@ -223,6 +251,7 @@ public final class ProxyRuntime implements AutoCloseable {
                 config.readTimeoutMillis(),
                 config.writeTimeoutMillis(),
                 tls);
+        client = clients.withDeadlines(client, config.requestTimeoutMillis(), config.responseHeadersTimeoutMillis());
         return new State(config, ranges, tls, client);
     }
 
@@ -288,8 +317,8 @@ public final class ProxyRuntime implements AutoCloseable {
         }
 
         /**
-         * The initial configuration; its algorithm replaces the balancer's strategy if they differ. Default: the
-         * defaults, with the balancer's current strategy as algorithm.
+         * The initial configuration; its algorithm and per-server limit replace the balancer's if they differ.
+         * Default: the defaults, with the balancer's current strategy and per-server limit.
          */
         public Builder config(ProxyConfig config) {
             this.config = Objects.requireNonNull(config, "config");

@@ -1,5 +1,7 @@
 package dev.fairload.lb.servlet;
 
+import dev.fairload.lb.servlet.internal.ConcurrencyLimit;
+import dev.fairload.lb.servlet.internal.ErrorResponses;
 import dev.fairload.lb.servlet.internal.Forwarding;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ServletException;
@@ -8,6 +10,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Enumeration;
 import java.util.Objects;
 
 /**
@@ -41,6 +44,12 @@ import java.util.Objects;
  *       server. A request whose server is gone fails over to another one (counted as a failover in the balancer's
  *       metrics).
  * </ul>
+ *
+ * <p>Limits ({@link ProxyConfig}): a request target longer than {@code maxUriLength} is answered 414 and one with more
+ * than {@code maxRequestHeaders} header fields 431, both without contacting a server. At most {@code
+ * maxConcurrentRequests} requests are handled at once; the next one is answered 503 with {@code Retry-After} at once
+ * (no queue), and so is a request finding every healthy server at {@code maxRequestsPerServer}. Upstream attempts get
+ * {@code responseHeadersTimeoutMillis} for the response headers and the whole request {@code requestTimeoutMillis}.
  *
  * <p>Answers of its own, with a JSON body {@code {"error": "..."}}: 503 when no server is available, 502 when every
  * attempt failed, 504 when the server was too slow (the configured read timeout), 400 for a request it cannot
@@ -83,6 +92,23 @@ public final class ProxyServlet extends HttpServlet {
             return;
         }
         ProxyConfig config = runtime.config();
+        long start = System.nanoTime();
+        int refusal = refusal(request, config);
+        if (refusal != 0) {
+            response.setHeader("Connection", "close");
+            ErrorResponses.send(
+                    response, refusal, refusal == 414 ? ErrorResponses.URI_TOO_LONG : ErrorResponses.TOO_MANY_HEADERS);
+            finished(request.getMethod(), Forwarding.forwardPath(request), null, refusal, start);
+            return;
+        }
+        ConcurrencyLimit.Permit permit = runtime.tryAdmit();
+        if (permit == null) {
+            // Over the proxy-wide limit: refuse at once instead of queueing, and say when to come back.
+            response.setHeader("Retry-After", Integer.toString(config.retryAfterSeconds()));
+            ErrorResponses.send(response, 503, ErrorResponses.OVERLOADED);
+            finished(request.getMethod(), Forwarding.forwardPath(request), null, 503, start);
+            return;
+        }
         Forwarding.Settings settings = new Forwarding.Settings(
                 runtime.loadBalancer(),
                 runtime.client(),
@@ -92,8 +118,38 @@ public final class ProxyServlet extends HttpServlet {
                 config.sessionPersistence(),
                 config.sessionCookieName(),
                 config.stickyCookie(),
-                config.stickyCookieName());
-        Forwarding.start(request, response, settings, this::finished);
+                config.stickyCookieName(),
+                config.retryAfterSeconds());
+        try {
+            Forwarding.start(request, response, settings, (method, path, serverId, status, startNanos) -> {
+                permit.release();
+                finished(method, path, serverId, status, startNanos);
+            });
+        } catch (IOException | RuntimeException | Error e) {
+            permit.release(); // the exchange never started; released once whatever happened
+            throw e;
+        }
+    }
+
+    /** 414 for a request target over {@code maxUriLength}, 431 for more than {@code maxRequestHeaders} fields, else 0. */
+    private static int refusal(HttpServletRequest request, ProxyConfig config) {
+        String uri = request.getRequestURI();
+        String query = request.getQueryString();
+        long length = (uri == null ? 0 : uri.length()) + (query == null ? 0 : query.length() + 1);
+        if (length > config.maxUriLength()) {
+            return 414;
+        }
+        int count = 0;
+        int max = config.maxRequestHeaders();
+        for (Enumeration<String> names = request.getHeaderNames(); names.hasMoreElements(); ) {
+            for (Enumeration<String> values = request.getHeaders(names.nextElement()); values.hasMoreElements(); ) {
+                values.nextElement();
+                if (++count > max) {
+                    return 431;
+                }
+            }
+        }
+        return 0;
     }
 
     private void finished(String method, String path, String serverId, int status, long startNanos) {

@@ -1,5 +1,6 @@
 package dev.fairload.lb.servlet.internal;
 
+import dev.fairload.lb.Lease;
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.okhttp.LoadBalancingInterceptor;
 import dev.fairload.lb.okhttp.NoServerAvailableException;
@@ -24,5 +25,10 @@ public final class Balancing {
     /** Whether the upstream call failed because no server could be picked. */
     public static boolean isNoServer(Throwable error) {
         return error instanceof NoServerAvailableException;
+    }
+
+    /** Whether the upstream call failed because every healthy server was at its concurrency limit. */
+    public static boolean isOverloaded(Throwable error) {
+        return error instanceof NoServerAvailableException e && e.reason() == Lease.Unavailable.OVERLOADED;
     }
 }

@@ -68,7 +68,8 @@ public final class Forwarding implements Callback, AsyncListener {
             boolean sessionPersistence,
             String sessionCookieName,
             boolean stickyCookie,
-            String stickyCookieName) {}
+            String stickyCookieName,
+            int retryAfterSeconds) {}
 
     /** Told once when the exchange ends. */
     public interface Finish {
@@ -546,9 +547,15 @@ public final class Forwarding implements Callback, AsyncListener {
         }
         int status;
         String message;
-        if (Balancing.isNoServer(e)) {
+        if (Balancing.isOverloaded(e)) {
+            // Every healthy server is at its limit: say when to come back, as for the proxy's own limit.
+            status = 503;
+            message = ErrorResponses.OVERLOADED;
+            setRetryAfter();
+        } else if (Balancing.isNoServer(e)) {
             status = 503;
             message = ErrorResponses.NO_SERVER;
+            setRetryAfter();
         } else if (e instanceof InterruptedIOException) {
             status = 504; // SocketTimeoutException included: the server was too slow
             message = ErrorResponses.GATEWAY_TIMEOUT;
@@ -562,6 +569,12 @@ public final class Forwarding implements Callback, AsyncListener {
             clientGone = true;
         }
         finishOnce(status, null);
+    }
+
+    private void setRetryAfter() {
+        if (!response.isCommitted()) {
+            response.setHeader("Retry-After", Integer.toString(settings.retryAfterSeconds()));
+        }
     }
 
     private void abort(Exception cause, String serverId) {
@@ -635,7 +648,7 @@ public final class Forwarding implements Callback, AsyncListener {
      * The path to forward, still percent-encoded as the client sent it: the request URI without the context path
      * and, for a prefix mapping such as {@code /lb/*}, without the prefix.
      */
-    static String forwardPath(HttpServletRequest request) {
+    public static String forwardPath(HttpServletRequest request) {
         String uri = request.getRequestURI();
         String contextPath = request.getContextPath();
         String path = !contextPath.isEmpty() && uri.startsWith(contextPath) ? uri.substring(contextPath.length()) : uri;

@@ -3,6 +3,7 @@ package dev.fairload.lb.servlet.internal;
 import dev.fairload.lb.LoadBalancer;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +27,7 @@ public final class UpstreamClients {
     private final String upstreamHost;
     private final OkHttpClient base;
     private final ExecutorService executor;
+    private final ScheduledThreadPoolExecutor timeouts;
 
     public UpstreamClients(LoadBalancer lb, String upstreamHost, OkHttpClient baseClient) {
         this.lb = lb;
@@ -37,6 +39,12 @@ public final class UpstreamClients {
                     t.setDaemon(true);
                     return t;
                 });
+        this.timeouts = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "fairload-proxy-" + lb.name() + "-timeouts");
+            t.setDaemon(true);
+            return t;
+        });
+        timeouts.setRemoveOnCancelPolicy(true);
         Dispatcher dispatcher = new Dispatcher(executor);
         dispatcher.setMaxRequests(Integer.MAX_VALUE);
         dispatcher.setMaxRequestsPerHost(Integer.MAX_VALUE);
@@ -63,9 +71,23 @@ public final class UpstreamClients {
                 .build();
     }
 
+    /**
+     * {@code client} with the proxy's deadlines: {@code requestTimeoutMillis} for the whole call, retries included
+     * (OkHttp's call timeout), and {@code responseHeadersTimeoutMillis} per attempt ({@link ResponseHeadersTimeout}).
+     * Zero turns either off.
+     */
+    public OkHttpClient withDeadlines(OkHttpClient client, int requestTimeoutMillis, int responseHeadersTimeoutMillis) {
+        OkHttpClient.Builder b = client.newBuilder().callTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+        if (responseHeadersTimeoutMillis > 0) {
+            b.addNetworkInterceptor(new ResponseHeadersTimeout(timeouts, responseHeadersTimeoutMillis));
+        }
+        return b.build();
+    }
+
     /** Stops idle threads and closes idle connections; calls in flight finish. */
     public void close() {
         executor.shutdown();
+        timeouts.shutdownNow();
         base.connectionPool().evictAll();
     }
 }

@@ -7,6 +7,8 @@ import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.admin.AdminServlet;
 import dev.fairload.lb.servlet.admin.internal.Access;
 import dev.fairload.lb.servlet.admin.internal.MetricsServlet;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
@@ -68,6 +70,13 @@ final class AdminMount implements AutoCloseable {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         LoadBalancerMetrics binder = new LoadBalancerMetrics(runtime.loadBalancer());
         binder.bindTo(registry);
+        // The proxy's own admission counters (its concurrency limit), beside the balancer's.
+        Gauge.builder("fairload.proxy.requests.in.flight", runtime, ProxyRuntime::inFlightRequests)
+                .description("Requests the proxy is handling now")
+                .register(registry);
+        FunctionCounter.builder("fairload.proxy.requests.refused", runtime, ProxyRuntime::refusedRequests)
+                .description("Requests answered 503 at once because maxConcurrentRequests were in flight")
+                .register(registry);
         return new AdminMount(servlet, access, registry, binder);
     }
 

@@ -69,7 +69,7 @@ final class StandaloneProxy {
             // Before any listener opens: restores the state file (servers and config) and settles first checks.
             admin = AdminMount.create(runtime, settings);
 
-            proxyServer = newServer("proxy", 256);
+            proxyServer = new org.eclipse.jetty.server.Server(ClientLimits.threadPool("proxy", 256, settings.config));
             HttpConfiguration http = new HttpConfiguration();
             // RFC 9110 parsing, and no bare LF as a line end either: requests that different parsers could read
             // differently (request smuggling) are rejected with 400 before they reach the proxy servlet.
@@ -80,11 +80,13 @@ final class StandaloneProxy {
             http.setSendServerVersion(false);
             http.setSendXPoweredBy(false);
             http.setUriCompliance(UriCompliance.DEFAULT);
+            ClientLimits.configure(http, settings.config);
             ServerConnector connector = new ServerConnector(
                     proxyServer, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
             connector.setHost(settings.host);
             connector.setPort(settings.port);
             proxyServer.addConnector(connector);
+            ClientLimits clientLimits = ClientLimits.install(connector, settings.config);
             try {
                 tls = TlsTermination.builder(runtime, proxyServer)
                         .host(settings.host)
@@ -100,7 +102,8 @@ final class StandaloneProxy {
                 admin.mountOnProxy(context);
             }
             GracefulHandler graceful = new GracefulHandler();
-            graceful.setHandler(tls.redirectingToHttps(context));
+            clientLimits.setHandler(tls.redirectingToHttps(context));
+            graceful.setHandler(clientLimits);
             proxyServer.setHandler(graceful);
             proxyServer.setStopTimeout(settings.drainTimeoutSeconds * 1000L);
             start(proxyServer, "--port", settings.host, settings.port);
