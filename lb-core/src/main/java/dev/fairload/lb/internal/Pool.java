@@ -973,8 +973,10 @@ public final class Pool {
     }
 
     private void emit(LbEvent event) {
+        // The listeners subscribed when the change happened get it, however late the delivery runs.
+        List<LbEventListener> subscribed = List.copyOf(listeners);
         events.execute(() -> {
-            for (LbEventListener listener : listeners) {
+            for (LbEventListener listener : subscribed) {
                 try {
                     listener.onEvent(event);
                 } catch (RuntimeException e) {
