@@ -78,7 +78,8 @@ public final class OkHttpClientBenchmark {
                 .addServer(Server.of("127.0.0.1", 9002))
                 .addServer(Server.of("127.0.0.1", 9003))
                 .build()) {
-            OkHttpClient plain = new OkHttpClient.Builder().addInterceptor(answer).build();
+            OkHttpClient plain =
+                    new OkHttpClient.Builder().addInterceptor(answer).build();
             OkHttpClient balanced = new OkHttpClient.Builder()
                     .addInterceptor(LoadBalancingInterceptor.builder()
                             .service("orders", lb)
@@ -212,7 +213,8 @@ public final class OkHttpClientBenchmark {
                     start.await();
                     long calls = 0;
                     while (System.nanoTime() < deadline) {
-                        try (Response response = client.newCall(requests.apply(0)).execute()) {
+                        try (Response response =
+                                client.newCall(requests.apply(0)).execute()) {
                             response.body().string();
                             if (response.code() != 200) {
                                 throw new IllegalStateException("HTTP " + response.code());
