@@ -19,6 +19,8 @@
 # are warmed with --warmup seconds of load (default 60) before anything is measured. Proxy CPU is the utime+stime of
 # the proxy's processes (/proc/PID/stat) over each run, divided by the requests wrk completed.
 # Results: benchmarks/proxy/results/<UTC time>.md (quick-<UTC time>.md for --quick), also printed.
+# Environment: JVM_OPTS (both JVM proxies, default -Xms512m -Xmx512m), FAIRLOAD_JVM_OPTS (Fairload only, e.g. a JFR
+# recording), PROXY_JAR (another build of lb-proxy.jar), LOAD_CPU and PROXY_CPU (default 0 and 1).
 # Needs: nginx, haproxy, wrk, openssl, curl, python3 (installed with apt-get if missing), Java 17, Maven.
 set -euo pipefail
 
@@ -103,7 +105,7 @@ if [ "$(nproc)" -lt 2 ]; then
   exit 1
 fi
 
-proxy_jar=$root/lb-servlet-proxy/target/lb-proxy.jar
+proxy_jar=${PROXY_JAR:-$root/lb-servlet-proxy/target/lb-proxy.jar}
 bench_jar=$root/benchmarks/target/benchmarks.jar
 if [ $build = 1 ]; then
   echo "Building lb-proxy.jar and benchmarks.jar"
