@@ -96,6 +96,18 @@ public final class ServerState {
         return server.id();
     }
 
+    private long addressHash;
+    private boolean addressHashed;
+
+    /** A 64-bit hash of {@code host:port}, computed once (Maglev tables are keyed by it). */
+    public long addressHash() {
+        if (!addressHashed) {
+            addressHash = dev.fairload.lb.internal.pick.Hashing.hash(server.authority());
+            addressHashed = true;
+        }
+        return addressHash;
+    }
+
     /** {@link Server#stickyToken()}, computed once: the address never changes for a state. */
     public String stickyToken() {
         String token = stickyToken;

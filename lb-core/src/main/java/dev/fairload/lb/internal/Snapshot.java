@@ -21,8 +21,9 @@ public final class Snapshot {
     final boolean panic;
 
     private final Picker picker;
-    private final Map<String, ServerState> byStickyToken;
-    private final Map<String, ServerState> byId;
+    // Built on first use: most snapshots are replaced before anyone looks a server up by id or token.
+    private volatile Map<String, ServerState> byStickyToken;
+    private volatile Map<String, ServerState> byId;
 
     Snapshot(
             long generation,
@@ -37,22 +38,32 @@ public final class Snapshot {
         this.picker = picker;
         this.trials = trials;
         this.panic = panic;
-        this.byStickyToken = new HashMap<>(members.length * 2);
-        this.byId = new HashMap<>(members.length * 2);
-        for (ServerState s : members) {
-            byStickyToken.put(s.stickyToken(), s);
-            byId.put(s.id(), s);
-        }
     }
 
     /** The member with this id, or null. */
     ServerState member(String serverId) {
-        return byId.get(serverId);
+        Map<String, ServerState> map = byId;
+        if (map == null) {
+            map = new HashMap<>(members.length * 2);
+            for (ServerState s : members) {
+                map.put(s.id(), s);
+            }
+            byId = map;
+        }
+        return map.get(serverId);
     }
 
     /** The member with this sticky token, or null. */
     ServerState byStickyToken(String token) {
-        return byStickyToken.get(token);
+        Map<String, ServerState> map = byStickyToken;
+        if (map == null) {
+            map = new HashMap<>(members.length * 2);
+            for (ServerState s : members) {
+                map.put(s.stickyToken(), s);
+            }
+            byStickyToken = map;
+        }
+        return map.get(token);
     }
 
     public long generation() {

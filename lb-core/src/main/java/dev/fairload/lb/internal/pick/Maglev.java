@@ -12,24 +12,20 @@ import dev.fairload.lb.internal.ServerState;
  * proportion to w / max weight. A key maps to {@code table[hash(key) mod M]}. Removing one of n servers
  * moves about 1/n of the keys, and only a little more.
  *
- * <p>Size: the table size M is a prime of at least 10 slots per server (at least 65,537). Maglev's turns give
+ * <p>Size: the table size M is the smallest prime of at least 10 slots per server (and at least 65,537). Maglev's turns give
  * every server of equal weight either floor(M/n) or ceil(M/n) slots, so shares stay within 1/10 of each other
  * at the largest pools and far closer at small ones. Building costs about O(M log M) probes on the control
  * plane, over a bitmap of taken slots that stays in cache; a pick is one hash and one array read.
  */
 final class Maglev {
-    private static final int[] PRIMES = {65_537, 131_071, 262_139, 524_287, 1_048_573, 2_097_143, 4_194_301};
+    private static final int MIN_TABLE_SIZE = 65_537;
 
     private Maglev() {}
 
+    /** The smallest prime of at least 10 slots per server, and at least 65,537. */
     static int tableSize(int servers) {
-        long wanted = 10L * servers;
-        for (int p : PRIMES) {
-            if (p >= wanted) {
-                return p;
-            }
-        }
-        return PRIMES[PRIMES.length - 1];
+        long wanted = Math.max(MIN_TABLE_SIZE, 10L * servers);
+        return java.math.BigInteger.valueOf(wanted - 1).nextProbablePrime().intValueExact();
     }
 
     static int[] build(ServerState[] servers, int[] weights) {
@@ -39,7 +35,7 @@ final class Maglev {
         int[] skip = new int[n];
         int maxWeight = 1;
         for (int i = 0; i < n; i++) {
-            long h = Hashing.hash(servers[i].server().authority());
+            long h = servers[i].addressHash();
             position[i] = Hashing.index(h, m);
             skip[i] = Hashing.index(Hashing.mix(h ^ 0x5851f42d4c957f2dL), m - 1) + 1;
             maxWeight = Math.max(maxWeight, weights[i]);
