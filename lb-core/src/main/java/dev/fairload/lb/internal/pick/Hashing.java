@@ -1,30 +1,16 @@
 package dev.fairload.lb.internal.pick;
 
-/**
- * 64-bit string hashing without allocation: four UTF-16 code units per multiply-xor step (so a 20-character
- * key costs five dependent multiplies, not twenty), then MurmurHash3's finalizer, which spreads every input bit
- * over the whole result. Stable across JVMs and releases of this library's major version: balancer instances
- * with the same servers map the same keys to the same servers.
- */
+/** 64-bit string hashing without allocation: FNV-1a over the UTF-16 code units, then MurmurHash3's finalizer. */
 public final class Hashing {
     private Hashing() {}
 
     public static long hash(CharSequence s) {
-        int n = s.length();
-        long h = 0xcbf29ce484222325L ^ n;
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            long block = s.charAt(i)
-                    | (long) s.charAt(i + 1) << 16
-                    | (long) s.charAt(i + 2) << 32
-                    | (long) s.charAt(i + 3) << 48;
-            h = Long.rotateLeft((h ^ block) * 0x9e3779b97f4a7c15L, 29);
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0, n = s.length(); i < n; i++) {
+            h ^= s.charAt(i);
+            h *= 0x100000001b3L;
         }
-        long tail = 0;
-        for (int shift = 0; i < n; i++, shift += 16) {
-            tail |= (long) s.charAt(i) << shift;
-        }
-        return mix((h ^ tail) * 0xc2b2ae3d27d4eb4fL);
+        return mix(h);
     }
 
     /** MurmurHash3 fmix64: every input bit affects every output bit. */
