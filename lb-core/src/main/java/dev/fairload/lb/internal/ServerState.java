@@ -3,6 +3,7 @@ package dev.fairload.lb.internal;
 import dev.fairload.lb.Server;
 import dev.fairload.lb.ServerStatus;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -27,12 +28,10 @@ public final class ServerState {
     private volatile int effectiveWeight;
     private volatile boolean pickable;
 
-    // In-flight count and latency estimate live in this object (through VarHandles), not in atomics of their
-    // own: with thousands of servers each extra object is another cache miss on every pick and completion.
-    private volatile int inFlight;
+    final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder requests = new LongAdder();
     private final LongAdder failures = new LongAdder();
-    private volatile long ewmaBits; // the bits of a double; 0 is 0.0
+    private final AtomicLong ewmaBits = new AtomicLong(Double.doubleToRawLongBits(0.0));
     // Statistics written with opaque stores: readers want a recent value, not an ordering guarantee.
     private long ewmaStampNanos;
     private long lastLatencyNanos = -1;
@@ -40,8 +39,6 @@ public final class ServerState {
     private static final java.lang.invoke.VarHandle EWMA_STAMP;
     private static final java.lang.invoke.VarHandle LAST_LATENCY;
     private static final java.lang.invoke.VarHandle LAST_SEEN;
-    private static final java.lang.invoke.VarHandle IN_FLIGHT;
-    private static final java.lang.invoke.VarHandle EWMA_BITS;
 
     static {
         try {
@@ -49,8 +46,6 @@ public final class ServerState {
             EWMA_STAMP = lookup.findVarHandle(ServerState.class, "ewmaStampNanos", long.class);
             LAST_LATENCY = lookup.findVarHandle(ServerState.class, "lastLatencyNanos", long.class);
             LAST_SEEN = lookup.findVarHandle(ServerState.class, "lastSeenNanos", long.class);
-            IN_FLIGHT = lookup.findVarHandle(ServerState.class, "inFlight", int.class);
-            EWMA_BITS = lookup.findVarHandle(ServerState.class, "ewmaBits", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -137,7 +132,7 @@ public final class ServerState {
     }
 
     public int inFlight() {
-        return inFlight;
+        return inFlight.get();
     }
 
     public long totalRequests() {
@@ -154,7 +149,7 @@ public final class ServerState {
 
     /** Smoothed latency in nanoseconds, 0 before the first response. */
     public double ewmaNanos() {
-        return Double.longBitsToDouble(ewmaBits);
+        return Double.longBitsToDouble(ewmaBits.get());
     }
 
     /** Latency of the last response in nanoseconds, or -1 before the first. */
@@ -198,24 +193,24 @@ public final class ServerState {
 
     /** Counts one request out; paired with exactly one {@link #release}. */
     public void acquire() {
-        IN_FLIGHT.getAndAdd(this, 1);
+        inFlight.incrementAndGet();
     }
 
     /** Counts one request out unless {@code limit} are already in flight. */
     boolean tryAcquire(int limit) {
         while (true) {
-            int n = inFlight;
+            int n = inFlight.get();
             if (n >= limit) {
                 return false;
             }
-            if (IN_FLIGHT.compareAndSet(this, n, n + 1)) {
+            if (inFlight.compareAndSet(n, n + 1)) {
                 return true;
             }
         }
     }
 
     void release() {
-        IN_FLIGHT.getAndAdd(this, -1);
+        inFlight.decrementAndGet();
     }
 
     /**
@@ -244,10 +239,10 @@ public final class ServerState {
         // 1 / (1 + x) in place of exp(-x): the same shape (1 at x = 0, falling towards 0), without exp's cost.
         double weightOfOld = 1.0 / (1.0 + (double) elapsed / EWMA_DECAY_NANOS);
         while (true) {
-            long bits = ewmaBits;
+            long bits = ewmaBits.get();
             double old = Double.longBitsToDouble(bits);
             double next = latencyNanos > old ? latencyNanos : old * weightOfOld + latencyNanos * (1 - weightOfOld);
-            if (EWMA_BITS.compareAndSet(this, bits, Double.doubleToRawLongBits(next))) {
+            if (ewmaBits.compareAndSet(bits, Double.doubleToRawLongBits(next))) {
                 return;
             }
         }
@@ -255,6 +250,6 @@ public final class ServerState {
 
     @Override
     public String toString() {
-        return server + " " + status + " inFlight=" + inFlight;
+        return server + " " + status + " inFlight=" + inFlight.get();
     }
 }
