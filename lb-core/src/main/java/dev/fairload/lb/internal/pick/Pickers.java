@@ -55,24 +55,24 @@ public final class Pickers {
 
     public static PickerFactory ipHash() {
         return (candidates, weights) -> {
-            int[] table = Maglev.build(candidates, weights);
+            Maglev.Table table = Maglev.table(candidates, weights);
             return context -> {
                 String address = context.clientAddress();
                 return address == null
                         ? candidates[ThreadLocalRandom.current().nextInt(candidates.length)]
-                        : candidates[table[Hashing.index(Hashing.hash(address), table.length)]];
+                        : candidates[table.server(Hashing.hash(address))];
             };
         };
     }
 
     public static PickerFactory consistentHash() {
         return (candidates, weights) -> {
-            int[] table = Maglev.build(candidates, weights);
+            Maglev.Table table = Maglev.table(candidates, weights);
             return context -> {
                 String key = context.hashKey() != null ? context.hashKey() : context.clientAddress();
                 return key == null
                         ? candidates[ThreadLocalRandom.current().nextInt(candidates.length)]
-                        : candidates[table[Hashing.index(Hashing.hash(key), table.length)]];
+                        : candidates[table.server(Hashing.hash(key))];
             };
         };
     }
