@@ -52,6 +52,12 @@ public final class TestBackend implements AutoCloseable {
     public final AtomicInteger hits = new AtomicInteger();
     public final AtomicInteger abortedDownloads = new AtomicInteger();
     private final org.eclipse.jetty.server.Server server;
+    private final java.util.concurrent.ScheduledExecutorService timer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "test-backend-timer");
+                t.setDaemon(true);
+                return t;
+            });
     private volatile CountDownLatch secondEvent = new CountDownLatch(1);
     private int port;
 
@@ -71,7 +77,9 @@ public final class TestBackend implements AutoCloseable {
         connector.setPort(fixedPort);
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler("/");
-        context.addServlet(new ServletHolder(new Handler()), "/*");
+        ServletHolder holder = new ServletHolder(new Handler());
+        holder.setAsyncSupported(true); // /slow answers later from a timer, holding no thread meanwhile
+        context.addServlet(holder, "/*");
         server.setHandler(context);
         server.start();
         port = connector.getLocalPort();
@@ -100,6 +108,7 @@ public final class TestBackend implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.stop();
+        timer.shutdownNow();
     }
 
     private final class Handler extends HttpServlet {
@@ -127,12 +136,21 @@ public final class TestBackend implements AutoCloseable {
                 case "/download" -> download(req, resp);
                 case "/status" -> resp.setStatus(Integer.parseInt(req.getParameter("code")));
                 case "/slow" -> {
-                    try {
-                        Thread.sleep(Long.parseLong(req.getParameter("ms")));
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    text(resp, name);
+                    // A slow backend: the answer comes after the given delay, from a timer.
+                    jakarta.servlet.AsyncContext async = req.startAsync();
+                    async.setTimeout(0);
+                    timer.schedule(
+                            () -> {
+                                try {
+                                    text((HttpServletResponse) async.getResponse(), name);
+                                } catch (IOException | RuntimeException e) {
+                                    // the proxy went away: nothing to answer
+                                } finally {
+                                    async.complete();
+                                }
+                            },
+                            Long.parseLong(req.getParameter("ms")),
+                            TimeUnit.MILLISECONDS);
                 }
                 case "/sse" -> sse(resp);
                 case "/login" -> {
