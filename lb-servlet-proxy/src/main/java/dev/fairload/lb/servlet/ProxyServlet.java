@@ -3,7 +3,6 @@ package dev.fairload.lb.servlet;
 import dev.fairload.lb.servlet.internal.ConcurrencyLimit;
 import dev.fairload.lb.servlet.internal.ErrorResponses;
 import dev.fairload.lb.servlet.internal.Forwarding;
-import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -12,13 +11,14 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Enumeration;
 import java.util.Objects;
+import okhttp3.HttpUrl;
 
 /**
- * A reverse proxy as an asynchronous servlet (Servlet 6.0, {@code jakarta}): every request it receives is forwarded
+ * A reverse proxy as a servlet (Servlet 6.0, {@code jakarta}): every request it receives is forwarded
  * to a server picked by the {@link ProxyRuntime}'s balancer, through the runtime's balanced OkHttp client (so retries,
  * in-flight counts and passive health are the same as for any balanced client), and the answer is streamed back.
  *
- * <p>Register it with async support on, under any mapping; a prefix mapping such as {@code /lb/*} is removed from the
+ * <p>Register it under any mapping (async support may be on; the servlet does not need it); a prefix mapping such as {@code /lb/*} is removed from the
  * forwarded path ({@code /lb/a?b} goes upstream as {@code /a?b}). {@link ProxyRegistration} does this for a {@code
  * ServletContext}.
  *
@@ -58,14 +58,17 @@ import java.util.Objects;
  * If the server fails after the response has started, the client's connection is aborted so the truncation shows.
  * A client that goes away cancels the upstream call, which releases the server.
  *
- * <p>Threads and costs: {@code service} returns after starting the upstream call; the call's thread then streams
- * both bodies with blocking I/O, so each request in flight holds one thread of the upstream client's dispatcher (its
- * pool grows as needed) and no container thread. The configuration is read once per request.
+ * <p>Threads and costs: each request is handled on the container thread that called {@code service}, which runs the
+ * balanced call and streams both bodies with blocking I/O, so a request never changes threads. The container's thread pool therefore
+ * bounds the requests in flight; give it at least {@code maxConcurrentRequests} threads (the standalone proxy
+ * does). The configuration is read once per request.
  *
  * <p>Thread-safe, as servlets must be. Not subclassable: configure it through {@link ProxyConfig}.
  */
 public final class ProxyServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
+
+    private static final HttpUrl UPSTREAM_BASE = HttpUrl.get("http://" + ProxyRuntime.UPSTREAM_HOST + "/");
 
     private final transient ProxyRuntime runtime;
 
@@ -82,15 +85,6 @@ public final class ProxyServlet extends HttpServlet {
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response)
             throws ServletException, IOException {
-        if (request.getDispatcherType() == DispatcherType.ASYNC) {
-            // Re-dispatched by an exchange whose upstream failed mid-body: rethrowing makes the container abort the
-            // connection, so the client sees a truncated body as truncated.
-            Object abort = request.getAttribute(Forwarding.ABORT_ATTRIBUTE);
-            if (abort instanceof IOException e) {
-                throw e;
-            }
-            return;
-        }
         ProxyConfig config = runtime.config();
         long start = System.nanoTime();
         int refusal = refusal(request, config);
@@ -112,7 +106,7 @@ public final class ProxyServlet extends HttpServlet {
         Forwarding.Settings settings = new Forwarding.Settings(
                 runtime.loadBalancer(),
                 runtime.client(),
-                ProxyRuntime.UPSTREAM_HOST,
+                UPSTREAM_BASE,
                 config.preserveHost(),
                 runtime.trustedProxyRanges(),
                 config.sessionPersistence(),
@@ -121,13 +115,9 @@ public final class ProxyServlet extends HttpServlet {
                 config.stickyCookieName(),
                 config.retryAfterSeconds());
         try {
-            Forwarding.start(request, response, settings, (method, path, serverId, status, startNanos) -> {
-                permit.release();
-                finished(method, path, serverId, status, startNanos);
-            });
-        } catch (IOException | RuntimeException | Error e) {
-            permit.release(); // the exchange never started; released once whatever happened
-            throw e;
+            Forwarding.forward(request, response, settings, this::finished);
+        } finally {
+            permit.release();
         }
     }
 

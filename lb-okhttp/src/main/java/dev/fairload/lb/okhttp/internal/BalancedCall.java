@@ -71,7 +71,7 @@ public final class BalancedCall {
         List<IOException> earlier = null;
         for (int attempt = 0; ; attempt++) {
             Server server = lease.server();
-            Request request = rewrite(template, route.scheme(), server);
+            Request request = rewrite(template, route, server);
             int writesBefore = body == null ? 0 : body.writes();
             long start = System.nanoTime();
             Response response;
@@ -194,13 +194,9 @@ public final class BalancedCall {
         return builder.build();
     }
 
-    private static Request rewrite(Request template, String scheme, Server server) {
-        HttpUrl.Builder url = template.url().newBuilder();
-        if (scheme != null) {
-            url.scheme(scheme);
-        }
-        url.host(server.host()).port(server.port());
-        return template.newBuilder().url(url.build()).tag(Server.class, server).build();
+    private static Request rewrite(Request template, ServiceRoute route, Server server) {
+        HttpUrl url = route.urls().rewrite(template.url(), route.scheme(), server);
+        return template.newBuilder().url(url).tag(Server.class, server).build();
     }
 
     static String hostHeader(HttpUrl url) {

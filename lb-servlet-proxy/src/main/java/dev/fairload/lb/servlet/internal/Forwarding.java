@@ -3,9 +3,6 @@ package dev.fairload.lb.servlet.internal;
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.PickContext;
 import dev.fairload.lb.Server;
-import jakarta.servlet.AsyncContext;
-import jakarta.servlet.AsyncEvent;
-import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -23,7 +20,6 @@ import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import okhttp3.Call;
-import okhttp3.Callback;
 import okhttp3.Headers;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
@@ -34,26 +30,22 @@ import okhttp3.ResponseBody;
 import okio.BufferedSource;
 
 /**
- * One proxied request, from the servlet's {@code service} call to {@code AsyncContext.complete()}.
+ * One proxied request, from the servlet's {@code service} call to its return.
  *
- * <p>Threads: the container thread builds the upstream request, starts async mode and enqueues the call, then
- * returns. The upstream call's thread (OkHttp's dispatcher) streams the request body from the client (blocking
- * servlet reads), receives the response, and streams its body to the client (blocking servlet writes), so the
- * memory per request is a few buffers whatever the body sizes. Back-pressure is the sockets': a slow client slows
- * the upstream reads and the other way round.
+ * <p>Threads: everything happens on the container thread that called {@code service}. It builds the upstream
+ * request, runs the balanced call synchronously, streams the request body from the client (blocking servlet reads)
+ * and the response body to it (blocking servlet writes), so the memory per request is a few buffers whatever the
+ * body sizes, and no request changes threads. Back-pressure is the sockets': a slow client slows the upstream reads
+ * and the other way round.
  *
  * <p>Completion: exactly once, guarded by {@link #completed}. The lease held by the balancing interceptor is
  * completed by closing the response (or by the interceptor when the call fails); a client that goes away (a failed
- * read or write, or a container error event) cancels the upstream call.
+ * read or write) cancels the upstream call.
  *
- * <p>Failures after the response is committed cannot change the status; the exchange then re-dispatches the
- * request with {@link #ABORT_ATTRIBUTE} set, and the servlet rethrows, which makes the container abort the
- * connection instead of ending the body cleanly (a truncated body must look truncated).
+ * <p>Failures after the response is committed cannot change the status; {@link #forward} then throws, which makes the
+ * container abort the connection instead of ending the body cleanly (a truncated body must look truncated).
  */
-public final class Forwarding implements Callback, AsyncListener {
-    /** Request attribute holding the exception the servlet must rethrow on re-dispatch. */
-    public static final String ABORT_ATTRIBUTE = "dev.fairload.lb.servlet.abort";
-
+public final class Forwarding {
     private static final String VIA = "fairload";
     private static final Set<String> REQUIRES_BODY = Set.of("POST", "PUT", "PATCH", "PROPPATCH", "REPORT");
     private static final Set<String> NO_BODY_ON_H2_WITHOUT_LENGTH = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
@@ -62,7 +54,7 @@ public final class Forwarding implements Callback, AsyncListener {
     public record Settings(
             LoadBalancer lb,
             OkHttpClient client,
-            String upstreamHost,
+            HttpUrl upstreamBase,
             boolean preserveHost,
             List<Cidr> trustedProxies,
             boolean sessionPersistence,
@@ -84,7 +76,6 @@ public final class Forwarding implements Callback, AsyncListener {
     private final String method;
     private final String path;
     private final AtomicBoolean completed = new AtomicBoolean();
-    private AsyncContext async;
     private volatile Call call;
     private volatile boolean clientGone;
     private String requestStickyToken;
@@ -108,10 +99,12 @@ public final class Forwarding implements Callback, AsyncListener {
     }
 
     /**
-     * Validates the request and forwards it, or answers it at once (400, 405, 501). Returns quickly; the exchange
-     * continues on the upstream call's thread.
+     * Validates the request and forwards it, or answers it at once (400, 405, 501). Returns when the exchange is over;
+     * throws only when the response had started and the upstream failed, so that the container aborts the client's
+     * connection.
      */
-    public static void start(HttpServletRequest request, HttpServletResponse response, Settings settings, Finish finish)
+    public static void forward(
+            HttpServletRequest request, HttpServletResponse response, Settings settings, Finish finish)
             throws IOException {
         long start = System.nanoTime();
         String method = request.getMethod();
@@ -151,12 +144,16 @@ public final class Forwarding implements Callback, AsyncListener {
             finish.finished(method, path, null, 400, start);
             return;
         }
-        exchange.async = request.startAsync();
-        exchange.async.setTimeout(0); // the upstream client's timeouts govern; 504 is ours to send
-        exchange.async.addListener(exchange);
         Call call = settings.client().newCall(upstream);
         exchange.call = call;
-        call.enqueue(exchange);
+        Response answer;
+        try {
+            answer = call.execute();
+        } catch (IOException e) {
+            exchange.failed(call, e);
+            return;
+        }
+        exchange.respond(answer);
     }
 
     // Request --------------------------------------------------------------------------------------------------
@@ -173,11 +170,13 @@ public final class Forwarding implements Callback, AsyncListener {
     }
 
     private Request upstreamRequest() throws IOException {
+        // From a prebuilt base: the logical host is canonicalized once, not on every request.
+        HttpUrl.Builder target = settings.upstreamBase().newBuilder().encodedPath(path);
         String query = request.getQueryString();
-        HttpUrl url = HttpUrl.parse("http://" + settings.upstreamHost() + path + (query != null ? "?" + query : ""));
-        if (url == null) {
-            return null;
+        if (query != null) {
+            target.encodedQuery(query);
         }
+        HttpUrl url = target.build();
         String peer = request.getRemoteAddr();
         boolean trusted = Cidr.anyContains(settings.trustedProxies(), peer);
         Headers.Builder headers = new Headers.Builder();
@@ -373,8 +372,8 @@ public final class Forwarding implements Callback, AsyncListener {
 
     // Response -------------------------------------------------------------------------------------------------
 
-    @Override
-    public void onResponse(Call call, Response upstream) {
+    /** Streams {@code upstream} to the client; throws if it fails after the response was committed. */
+    private void respond(Response upstream) throws IOException {
         Server server = upstream.request().tag(Server.class);
         String serverId = server != null ? server.id() : null;
         int code = upstream.code();
@@ -539,8 +538,7 @@ public final class Forwarding implements Callback, AsyncListener {
         }
     }
 
-    @Override
-    public void onFailure(Call call, IOException e) {
+    private void failed(Call call, IOException e) {
         if (clientGone || call.isCanceled()) {
             finishOnce(0, null);
             return;
@@ -577,68 +575,27 @@ public final class Forwarding implements Callback, AsyncListener {
         }
     }
 
-    private void abort(Exception cause, String serverId) {
+    private void abort(Exception cause, String serverId) throws IOException {
         if (!completed.compareAndSet(false, true)) {
             return;
         }
-        finish.finished(method, path, serverId, response.isCommitted() ? response.getStatus() : 502, startNanos);
-        if (!response.isCommitted()) {
+        boolean committed = response.isCommitted();
+        finish.finished(method, path, serverId, committed ? response.getStatus() : 502, startNanos);
+        if (!committed) {
             try {
+                response.reset(); // the upstream's status and headers, not yet sent
                 ErrorResponses.send(response, 502, ErrorResponses.BAD_GATEWAY);
             } catch (IOException | RuntimeException ignored) {
                 // the client went away too
             }
-            completeQuietly();
             return;
         }
-        request.setAttribute(
-                ABORT_ATTRIBUTE, cause instanceof IOException io ? io : new IOException("upstream failed", cause));
-        try {
-            async.dispatch();
-        } catch (IllegalStateException e) {
-            completeQuietly();
-        }
+        throw cause instanceof IOException io ? io : new IOException("upstream failed", cause);
     }
 
     private void finishOnce(int status, String serverId) {
         if (completed.compareAndSet(false, true)) {
             finish.finished(method, path, serverId, status, startNanos);
-            completeQuietly();
-        }
-    }
-
-    private void completeQuietly() {
-        try {
-            async.complete();
-        } catch (IllegalStateException e) {
-            // already completed by the container after an error
-        }
-    }
-
-    // AsyncListener --------------------------------------------------------------------------------------------
-
-    @Override
-    public void onComplete(AsyncEvent event) {}
-
-    @Override
-    public void onTimeout(AsyncEvent event) {
-        clientGone = true;
-        cancel();
-    }
-
-    @Override
-    public void onError(AsyncEvent event) {
-        clientGone = true;
-        cancel();
-    }
-
-    @Override
-    public void onStartAsync(AsyncEvent event) {}
-
-    private void cancel() {
-        Call c = call;
-        if (c != null) {
-            c.cancel();
         }
     }
 

@@ -10,8 +10,7 @@ import okio.BufferedSink;
  * The client's request body, streamed upstream as it arrives; never held whole. One-shot: it can be sent once,
  * so the balancer never replays it after it may have been sent.
  *
- * <p>Runs on the upstream call's thread, reading the servlet input in blocking mode (allowed in an async request
- * without a read listener). A read failure means the client went away; it is reported to the exchange before the
+ * <p>Runs on the container thread handling the request, reading the servlet input in blocking mode. A read failure means the client went away; it is reported to the exchange before the
  * upstream call fails with it.
  */
 final class StreamingRequestBody extends RequestBody {

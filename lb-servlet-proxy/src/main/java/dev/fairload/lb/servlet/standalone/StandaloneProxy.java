@@ -69,7 +69,8 @@ final class StandaloneProxy {
             // Before any listener opens: restores the state file (servers and config) and settles first checks.
             admin = AdminMount.create(runtime, settings);
 
-            proxyServer = new org.eclipse.jetty.server.Server(ClientLimits.threadPool("proxy", 256, settings.config));
+            proxyServer = new org.eclipse.jetty.server.Server(
+                    ClientLimits.threadPool("proxy", settings.config.maxConcurrentRequests() + 64, settings.config));
             HttpConfiguration http = new HttpConfiguration();
             // RFC 9110 parsing, and no bare LF as a line end either: requests that different parsers could read
             // differently (request smuggling) are rejected with 400 before they reach the proxy servlet.
