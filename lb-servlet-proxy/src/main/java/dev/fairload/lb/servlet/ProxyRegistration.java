@@ -6,7 +6,7 @@ import jakarta.servlet.ServletRegistration;
 import java.util.Objects;
 
 /**
- * Registers a {@link ProxyServlet} in a servlet container, with async support on, under a path mapping.
+ * Registers a {@link ProxyServlet} in a servlet container under a path mapping.
  *
  * <pre>{@code
  * // Any container, from code that has the ServletContext (a listener, Spring's ServletContextInitializer, ...):
@@ -22,8 +22,8 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>Nothing registers itself: the jar ships no {@code META-INF/services} initializer and no web fragment, so adding
- * it to an application never opens a proxy by surprise. Every filter in front of the proxy's mapping must support
- * async too.
+ * it to an application never opens a proxy by surprise. The servlet handles each request on the container thread
+ * that received it, so the container's thread pool bounds the requests in flight.
  *
  * <p>Stateless and thread-safe.
  */
@@ -55,7 +55,6 @@ public final class ProxyRegistration {
         if (registration == null) {
             throw new IllegalStateException("name: '" + name + "' (expected: no servlet of that name yet)");
         }
-        registration.setAsyncSupported(true);
         registration.setLoadOnStartup(1);
         registration.addMapping(mapping);
         return registration;
