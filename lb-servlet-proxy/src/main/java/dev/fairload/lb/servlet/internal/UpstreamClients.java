@@ -8,7 +8,6 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import okhttp3.ConnectionPool;
 import okhttp3.CookieJar;
 import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
@@ -28,6 +27,7 @@ public final class UpstreamClients {
     private final OkHttpClient base;
     private final ExecutorService executor;
     private final ScheduledThreadPoolExecutor timeouts;
+    private final PoolMaintenance maintenance;
 
     public UpstreamClients(LoadBalancer lb, String upstreamHost, OkHttpClient baseClient) {
         this.lb = lb;
@@ -45,13 +45,14 @@ public final class UpstreamClients {
             return t;
         });
         timeouts.setRemoveOnCancelPolicy(true);
+        this.maintenance = new PoolMaintenance("fairload-proxy-" + lb.name() + "-pool");
         Dispatcher dispatcher = new Dispatcher(executor);
         dispatcher.setMaxRequests(Integer.MAX_VALUE);
         dispatcher.setMaxRequestsPerHost(Integer.MAX_VALUE);
         OkHttpClient.Builder b = baseClient == null ? new OkHttpClient.Builder() : baseClient.newBuilder();
         b.interceptors().clear();
         this.base = b.dispatcher(dispatcher)
-                .connectionPool(new ConnectionPool(256, 5, TimeUnit.MINUTES))
+                .connectionPool(maintenance.newPool(256, 5, TimeUnit.MINUTES))
                 .followRedirects(false)
                 .followSslRedirects(false)
                 .cookieJar(CookieJar.NO_COOKIES)
@@ -89,5 +90,6 @@ public final class UpstreamClients {
         executor.shutdown();
         timeouts.shutdownNow();
         base.connectionPool().evictAll();
+        maintenance.close();
     }
 }
