@@ -6,9 +6,9 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -24,7 +24,8 @@ final class CertificateExpiryGauges {
 
     private final MeterRegistry registry;
     private final Supplier<List<CertificateInfo>> certificates;
-    private Set<Meter.Id> registered = Set.of();
+    /** The gauges registered, by name and fingerprint. */
+    private Map<List<String>, Meter.Id> registered = Map.of();
 
     CertificateExpiryGauges(MeterRegistry registry, Supplier<List<CertificateInfo>> certificates) {
         this.registry = registry;
@@ -32,20 +33,26 @@ final class CertificateExpiryGauges {
     }
 
     synchronized void refresh() {
-        Set<Meter.Id> inUse = new HashSet<>();
+        Map<List<String>, Meter.Id> inUse = new HashMap<>();
         for (CertificateInfo info : certificates.get()) {
-            // The fingerprint identifies the certificate, so a gauge registered earlier has the same notAfter.
-            Gauge gauge = Gauge.builder(NAME, info.notAfter(), CertificateExpiryGauges::secondsUntil)
-                    .tags("name", info.name(), "sha256", info.sha256())
-                    .baseUnit("seconds")
-                    .description("Seconds until the TLS certificate in use expires (notAfter); negative once expired")
-                    .strongReference(true)
-                    .register(registry);
-            inUse.add(gauge.getId());
+            List<String> key = List.of(info.name(), info.sha256());
+            Meter.Id id = registered.get(key);
+            if (id == null) {
+                // The fingerprint identifies the certificate, so the notAfter a gauge holds stays right.
+                id = Gauge.builder(NAME, info.notAfter(), CertificateExpiryGauges::secondsUntil)
+                        .tags("name", info.name(), "sha256", info.sha256())
+                        .baseUnit("seconds")
+                        .description(
+                                "Seconds until the TLS certificate in use expires (notAfter); negative once expired")
+                        .strongReference(true)
+                        .register(registry)
+                        .getId();
+            }
+            inUse.put(key, id);
         }
-        for (Meter.Id id : registered) {
-            if (!inUse.contains(id)) {
-                registry.remove(id);
+        for (Map.Entry<List<String>, Meter.Id> e : registered.entrySet()) {
+            if (!inUse.containsKey(e.getKey())) {
+                registry.remove(e.getValue());
             }
         }
         registered = inUse;
