@@ -63,7 +63,8 @@ import org.slf4j.LoggerFactory;
  * (Jetty's SNI host check is off, so that clients reaching the proxy by IP address still work).
  *
  * <p><b>Expiry.</b> {@link #certificates()} lists the certificates in use with their expiry; a certificate with
- * fewer than {@value CertificateInfo#WARNING_DAYS} days left is logged as a WARN when loaded and once a day.
+ * fewer than {@value CertificateInfo#WARNING_DAYS} days left is logged as a WARN when put in force (start, rotation,
+ * path change, TLS turned on) and then every 24 hours by the file scan; never per request or per read.
  *
  * <p>Thread safety: all methods are thread-safe; configuration changes and rotations are applied one at a time.
  */
@@ -171,7 +172,11 @@ public final class TlsTermination implements AutoCloseable {
         }
     }
 
-    /** The certificates in use (the default first), with days left computed now; empty when TLS is off. */
+    /**
+     * The certificates in use (the default first), with days left computed now; empty when neither the HTTPS listener
+     * nor the admin listener uses TLS. Cheap (no file is read) and safe to call on any thread, e.g. per admin API call
+     * or metrics scrape.
+     */
     public List<CertificateInfo> certificates() {
         CertificateSet set = current;
         return set == null ? List.of() : set.infos(Instant.now());
