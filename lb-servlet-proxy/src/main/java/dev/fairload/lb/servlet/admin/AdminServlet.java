@@ -9,6 +9,7 @@ import dev.fairload.lb.servlet.admin.internal.AdminApi;
 import dev.fairload.lb.servlet.admin.internal.HealthSync;
 import dev.fairload.lb.servlet.admin.internal.RecentRequests;
 import dev.fairload.lb.servlet.admin.internal.StateFile;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletRegistration;
 import jakarta.servlet.http.HttpServlet;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -174,6 +176,7 @@ public final class AdminServlet extends HttpServlet {
         private String token;
         private Path stateFile;
         private int recentRequests = RecentRequests.DEFAULT_CAPACITY;
+        private Supplier<List<CertificateInfo>> tlsCertificates = List::of;
 
         private Builder(ProxyRuntime runtime) {
             this.runtime = Objects.requireNonNull(runtime, "runtime");
@@ -220,6 +223,18 @@ public final class AdminServlet extends HttpServlet {
         }
 
         /**
+         * Where {@code GET /api/config} (and the answers of {@code PUT /api/config} and {@code PUT /api/algorithm})
+         * find the TLS certificates in use, shown as {@code tlsCertificates}: one {@link CertificateInfo#toMap()}
+         * each, public facts only. Asked on every such call, on the container thread, so it should be cheap,
+         * thread-safe and follow rotations itself (the standalone proxy passes its TLS listener's list). Default:
+         * none, for an application whose container terminates TLS; the field is then an empty array.
+         */
+        public Builder tlsCertificates(Supplier<List<CertificateInfo>> certificates) {
+            this.tlsCertificates = Objects.requireNonNull(certificates, "certificates");
+            return this;
+        }
+
+        /**
          * Builds the servlet: puts the state file's servers and configuration in force if the file exists (servers
          * it does not list are removed from the balancer), applies the configuration's health-check settings to
          * the balancer, and starts recording the runtime's requests.
@@ -231,7 +246,8 @@ public final class AdminServlet extends HttpServlet {
         public AdminServlet build() {
             StateFile file = stateFile == null ? null : new StateFile(stateFile);
             RecentRequests recent = new RecentRequests(recentRequests);
-            AdminApi api = new AdminApi(runtime, new Access(token), file, recent, Duration.ofSeconds(1));
+            AdminApi api =
+                    new AdminApi(runtime, new Access(token), file, recent, Duration.ofSeconds(1), tlsCertificates);
             HealthSync health = new HealthSync(runtime.loadBalancer());
             if (file != null) {
                 restore(file, api, health);

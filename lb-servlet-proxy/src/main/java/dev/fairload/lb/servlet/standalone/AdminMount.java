@@ -7,13 +7,16 @@ import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.admin.AdminServlet;
 import dev.fairload.lb.servlet.admin.internal.Access;
 import dev.fairload.lb.servlet.admin.internal.MetricsServlet;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.slf4j.Logger;
@@ -32,22 +35,31 @@ final class AdminMount implements AutoCloseable {
     private final Access access;
     private final PrometheusMeterRegistry registry;
     private final LoadBalancerMetrics binder;
+    private final CertificateExpiryGauges certificateExpiry;
 
     private AdminMount(
-            AdminServlet servlet, Access access, PrometheusMeterRegistry registry, LoadBalancerMetrics binder) {
+            AdminServlet servlet,
+            Access access,
+            PrometheusMeterRegistry registry,
+            LoadBalancerMetrics binder,
+            CertificateExpiryGauges certificateExpiry) {
         this.servlet = servlet;
         this.access = access;
         this.registry = registry;
         this.binder = binder;
+        this.certificateExpiry = certificateExpiry;
     }
 
     /**
      * Creates the admin servlet, restoring the state file, and waits (up to the health-check timeout plus a second)
-     * for the first health check of every server, so the proxy starts with known statuses.
+     * for the first health check of every server, so the proxy starts with known statuses. {@code certificates}
+     * lists the TLS certificates in use, for {@code GET /api/config} and the expiry gauges; it is asked only once the
+     * proxy serves, so it may read a TLS termination set up after this call.
      *
      * @throws UsageException for a corrupt or unreadable state file (left unchanged) or a bad token
      */
-    static AdminMount create(ProxyRuntime runtime, Settings settings) throws UsageException {
+    static AdminMount create(ProxyRuntime runtime, Settings settings, Supplier<List<CertificateInfo>> certificates)
+            throws UsageException {
         Access access;
         AdminServlet servlet;
         try {
@@ -55,6 +67,7 @@ final class AdminMount implements AutoCloseable {
             servlet = AdminServlet.builder(runtime)
                     .bearerToken(settings.adminToken)
                     .stateFile(settings.state)
+                    .tlsCertificates(certificates)
                     .build();
         } catch (IllegalStateException e) {
             throw new UsageException("--state: " + e.getMessage(), e);
@@ -77,7 +90,8 @@ final class AdminMount implements AutoCloseable {
         FunctionCounter.builder("fairload.proxy.requests.refused", runtime, ProxyRuntime::refusedRequests)
                 .description("Requests answered 503 at once because maxConcurrentRequests were in flight")
                 .register(registry);
-        return new AdminMount(servlet, access, registry, binder);
+        CertificateExpiryGauges certificateExpiry = new CertificateExpiryGauges(registry, certificates);
+        return new AdminMount(servlet, access, registry, binder, certificateExpiry);
     }
 
     /** Serves the API, {@code /metrics}, and JSON errors (404s and Jetty's own) on the admin listener. */
@@ -87,13 +101,17 @@ final class AdminMount implements AutoCloseable {
         context.addServlet(api, "/api/*");
         context.addServlet(api, "/");
         context.setErrorHandler(new JsonErrorHandler());
-        context.addServlet(
-                new ServletHolder("fairload-metrics", new MetricsServlet(access, registry::scrape)), "/metrics");
+        context.addServlet(new ServletHolder("fairload-metrics", new MetricsServlet(access, this::scrape)), "/metrics");
     }
 
     /** Serves the API under {@code /api/*} of the proxy's context too. */
     void mountOnProxy(ServletContextHandler context) {
         context.addServlet(new ServletHolder(AdminServlet.DEFAULT_NAME, servlet), "/api/*");
+    }
+
+    private String scrape() {
+        certificateExpiry.refresh();
+        return registry.scrape();
     }
 
     private static void awaitFirstChecks(LoadBalancer lb) {

@@ -5,8 +5,10 @@ import dev.fairload.lb.Server;
 import dev.fairload.lb.servlet.ProxyRegistration;
 import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.standalone.tls.TlsTermination;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.io.IOException;
 import java.net.BindException;
+import java.util.List;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.UriCompliance;
@@ -36,7 +38,7 @@ final class StandaloneProxy {
     private ServletContextHandler adminContext;
     private DemoBackends demo;
     private ProxyRuntime runtime;
-    private TlsTermination tls;
+    private volatile TlsTermination tls;
     private AdminMount admin;
     private int port;
     private int adminPort;
@@ -67,7 +69,7 @@ final class StandaloneProxy {
                     .closeBalancer(true)
                     .build();
             // Before any listener opens: restores the state file (servers and config) and settles first checks.
-            admin = AdminMount.create(runtime, settings);
+            admin = AdminMount.create(runtime, settings, this::tlsCertificates);
 
             proxyServer = new org.eclipse.jetty.server.Server(
                     ClientLimits.threadPool("proxy", settings.config.maxConcurrentRequests() + 64, settings.config));
@@ -93,6 +95,7 @@ final class StandaloneProxy {
                         .host(settings.host)
                         .httpConfiguration(http)
                         .adminTls(settings.adminTls)
+                        .connectorCustomizer(clientLimits::applyTo)
                         .build();
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage(), e);
@@ -169,6 +172,12 @@ final class StandaloneProxy {
 
     TlsTermination tls() {
         return tls;
+    }
+
+    /** The TLS certificates in use, for the admin API and metrics; none before TLS termination is set up. */
+    private List<CertificateInfo> tlsCertificates() {
+        TlsTermination t = tls;
+        return t == null ? List.of() : t.certificates();
     }
 
     ProxyRuntime runtime() {

@@ -130,6 +130,37 @@ class OpenApiConformanceTest {
         assertThat(violations).isEmpty();
     }
 
+    @Test
+    void config_withTlsCertificates_asDocumented() throws Exception {
+        okhttp3.tls.HeldCertificate ca = new okhttp3.tls.HeldCertificate.Builder()
+                .certificateAuthority(0)
+                .commonName("ca")
+                .build();
+        okhttp3.tls.HeldCertificate leaf = new okhttp3.tls.HeldCertificate.Builder()
+                .signedBy(ca)
+                .commonName("shop.example")
+                .addSubjectAlternativeName("shop.example")
+                .addSubjectAlternativeName("127.0.0.1")
+                .build();
+        var info = dev.fairload.lb.servlet.tls.CertificateInfo.of(
+                "default", leaf.certificate(), true, java.time.Instant.now());
+        AdminHarness withTls = new AdminHarness(
+                dev.fairload.lb.LoadBalancer.builder(),
+                dev.fairload.lb.servlet.ProxyConfig.defaults(),
+                b -> b.tlsCertificates(() -> List.of(info)));
+        try {
+            AdminHarness.Answer config = withTls.get("/api/config");
+            check("get", "/api/config", config);
+            assertThat((List<?>) config.data().get("tlsCertificates")).hasSize(1);
+            check("put", "/api/config", withTls.put("/api/config", "{\"maxRetries\":2}"));
+            check("put", "/api/config", withTls.put("/api/config", "{\"tlsCertificates\":[]}"));
+            check("put", "/api/algorithm", withTls.put("/api/algorithm", "{\"algorithm\":\"weighted\"}"));
+        } finally {
+            withTls.close();
+        }
+        assertThat(violations).isEmpty();
+    }
+
     private Set<String> documentedOperations() {
         Set<String> ops = new LinkedHashSet<>();
         map(spec.get("paths"))

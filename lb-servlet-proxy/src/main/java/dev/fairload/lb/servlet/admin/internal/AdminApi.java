@@ -6,6 +6,7 @@ import dev.fairload.lb.ServerView;
 import dev.fairload.lb.health.ActiveHealthCheck;
 import dev.fairload.lb.servlet.ProxyConfig;
 import dev.fairload.lb.servlet.ProxyRuntime;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -52,6 +54,9 @@ public final class AdminApi {
     private static final Pattern SERVER_HEALTH = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/health");
     private static final Set<String> POST_SERVER_FIELDS =
             Set.of("host", "port", "weight", "healthCheckPath", "healthCheckInterval", "serverId");
+    /** Fields {@code GET /api/config} shows beside the configuration's own, which {@code PUT} cannot set. */
+    private static final Map<String, String> READ_ONLY_CONFIG_FIELDS = Map.of(
+            "tlsCertificates", "the certificates in use; change sslCertPath and sslKeyPath, or the files, instead");
 
     private final ProxyRuntime runtime;
     private final LoadBalancer lb;
@@ -59,16 +64,27 @@ public final class AdminApi {
     private final StateFile stateFile;
     private final RecentRequests recent;
     private final Duration firstCheckGrace;
+    private final Supplier<List<CertificateInfo>> certificates;
     private final Object changes = new Object();
 
+    /**
+     * @param certificates the TLS certificates in use, shown as {@code tlsCertificates} of the configuration; read on
+     *     every call that shows it
+     */
     public AdminApi(
-            ProxyRuntime runtime, Access access, StateFile stateFile, RecentRequests recent, Duration firstCheckGrace) {
+            ProxyRuntime runtime,
+            Access access,
+            StateFile stateFile,
+            RecentRequests recent,
+            Duration firstCheckGrace,
+            Supplier<List<CertificateInfo>> certificates) {
         this.runtime = runtime;
         this.lb = runtime.loadBalancer();
         this.access = access;
         this.stateFile = stateFile;
         this.recent = recent;
         this.firstCheckGrace = firstCheckGrace;
+        this.certificates = certificates;
     }
 
     /** One HTTP call, as the servlet saw it. */
@@ -159,7 +175,7 @@ public final class AdminApi {
             case "DELETE /api/servers/{id}" -> removeServer(id);
             case "PUT /api/servers/{id}/weight" -> setWeight(id, body(call));
             case "GET /api/servers/{id}/health" -> ok(200, Views.health(healthReport(id)));
-            case "GET /api/config" -> ok(200, Views.config(runtime.config()));
+            case "GET /api/config" -> ok(200, configView(runtime.config()));
             case "PUT /api/config" -> updateConfig(body(call));
             case "GET /api/algorithms" ->
                 ok(200, Views.algorithms(runtime.config().algorithm()));
@@ -331,13 +347,18 @@ public final class AdminApi {
     }
 
     private Answer updateConfig(Map<String, Object> body) {
+        for (Map.Entry<String, String> field : READ_ONLY_CONFIG_FIELDS.entrySet()) {
+            if (body.containsKey(field.getKey())) {
+                throw new ApiException(400, field.getKey() + ": read-only (" + field.getValue() + ")");
+            }
+        }
         ProxyConfig next;
         synchronized (changes) {
             ProxyConfig previous = runtime.config();
             next = previous.toBuilder().setAll(body).build();
             apply(previous, next);
         }
-        return ok(200, Views.config(next));
+        return ok(200, configView(next));
     }
 
     private Answer setAlgorithm(Map<String, Object> body) {
@@ -349,7 +370,7 @@ public final class AdminApi {
             next = previous.toBuilder().algorithm(name).build();
             apply(previous, next);
         }
-        return ok(200, Views.config(next));
+        return ok(200, configView(next));
     }
 
     /**
@@ -377,6 +398,19 @@ public final class AdminApi {
                 lb.activeHealthCheck(before);
             }
         });
+    }
+
+    /** The configuration as the API shows it: its fields, then the TLS certificates in use. */
+    private Map<String, Object> configView(ProxyConfig config) {
+        List<CertificateInfo> tls;
+        try {
+            tls = certificates.get();
+        } catch (RuntimeException e) {
+            // The configuration is still worth showing (and a PUT was applied): the list alone is left out.
+            log.warn("admin API: the TLS certificates in use could not be listed", e);
+            tls = List.of();
+        }
+        return Views.config(config, tls);
     }
 
     /** Writes the state file if there is one; if that fails, runs {@code undo} and answers 500. */

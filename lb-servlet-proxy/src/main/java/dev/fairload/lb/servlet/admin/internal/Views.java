@@ -9,6 +9,7 @@ import dev.fairload.lb.health.ActiveHealthCheck;
 import dev.fairload.lb.health.HealthReport;
 import dev.fairload.lb.servlet.ProxyConfig;
 import dev.fairload.lb.servlet.ProxyRuntime;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -64,8 +65,15 @@ final class Views {
         return m;
     }
 
-    static Map<String, Object> config(ProxyConfig config) {
-        return new LinkedHashMap<>(config.toMap());
+    /** The configuration's fields, then {@code tlsCertificates}: public facts only, never key material. */
+    static Map<String, Object> config(ProxyConfig config, List<CertificateInfo> certificates) {
+        Map<String, Object> m = new LinkedHashMap<>(config.toMap());
+        List<Object> tls = new ArrayList<>(certificates.size());
+        for (CertificateInfo info : certificates) {
+            tls.add(info.toMap());
+        }
+        m.put("tlsCertificates", tls);
+        return m;
     }
 
     static Map<String, Object> algorithms(String current) {

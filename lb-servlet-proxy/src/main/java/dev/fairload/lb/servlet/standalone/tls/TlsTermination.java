@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLSession;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.HTTP2Cipher;
@@ -62,7 +63,8 @@ import org.slf4j.LoggerFactory;
  * (Jetty's SNI host check is off, so that clients reaching the proxy by IP address still work).
  *
  * <p><b>Expiry.</b> {@link #certificates()} lists the certificates in use with their expiry; a certificate with
- * fewer than {@value CertificateInfo#WARNING_DAYS} days left is logged as a WARN when loaded and once a day.
+ * fewer than {@value CertificateInfo#WARNING_DAYS} days left is logged as a WARN when put in force (start, rotation,
+ * path change, TLS turned on) and then every 24 hours by the file scan; never per request or per read.
  *
  * <p>Thread safety: all methods are thread-safe; configuration changes and rotations are applied one at a time.
  */
@@ -84,12 +86,15 @@ public final class TlsTermination implements AutoCloseable {
             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
             "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
+    private static final Duration EXPIRY_WARNING_INTERVAL = Duration.ofHours(24);
+
     private final ProxyRuntime runtime;
     private final Server server;
     private final String host;
     private final HttpConfiguration baseHttp;
     private final boolean adminTls;
     private final Duration scanInterval;
+    private final Consumer<? super ServerConnector> connectorCustomizer;
     private final Object lock = new Object();
     private final CopyOnWriteArrayList<SslContextFactory.Server> factories = new CopyOnWriteArrayList<>();
 
@@ -97,7 +102,7 @@ public final class TlsTermination implements AutoCloseable {
     private volatile ServerConnector connector;
     private CertificateSet validated;
     private String lastRefusal;
-    private long lastExpiryWarningDay = Long.MIN_VALUE;
+    private Instant nextExpiryWarning = Instant.MIN;
     private ScheduledExecutorService scanner;
     private Subscription listening;
     private Subscription validating;
@@ -109,6 +114,7 @@ public final class TlsTermination implements AutoCloseable {
         this.baseHttp = b.http;
         this.adminTls = b.adminTls;
         this.scanInterval = b.scanInterval;
+        this.connectorCustomizer = b.connectorCustomizer;
         ProxyConfig config = runtime.config();
         if (needsCertificates(config)) {
             install(load(config));
@@ -166,7 +172,11 @@ public final class TlsTermination implements AutoCloseable {
         }
     }
 
-    /** The certificates in use (the default first), with days left computed now; empty when TLS is off. */
+    /**
+     * The certificates in use (the default first), with days left computed now; empty when neither the HTTPS listener
+     * nor the admin listener uses TLS. Cheap (no file is read) and safe to call on any thread, e.g. per admin API call
+     * or metrics scrape.
+     */
     public List<CertificateInfo> certificates() {
         CertificateSet set = current;
         return set == null ? List.of() : set.infos(Instant.now());
@@ -309,6 +319,7 @@ public final class TlsTermination implements AutoCloseable {
         ServerConnector c = newConnector(server, baseHttp, true);
         c.setHost(host);
         c.setPort(port);
+        connectorCustomizer.accept(c);
         server.addConnector(c);
         // Added to a running server, a connector is not managed by it; it must stop with the server.
         server.manage(c);
@@ -373,17 +384,20 @@ public final class TlsTermination implements AutoCloseable {
                     info.daysLeft(),
                     info.sha256());
         }
-        lastExpiryWarningDay = Long.MIN_VALUE;
+        nextExpiryWarning = Instant.MIN;
         warnExpiry(now);
     }
 
+    /**
+     * Logs a WARN for each certificate in use that expires soon: when a set is put in force, then at most once every
+     * 24 hours (scans call it; requests and API reads never do). Caller holds the lock.
+     */
     private void warnExpiry(Instant now) {
-        long day = Math.floorDiv(now.getEpochSecond(), 86_400);
         CertificateSet set = current;
-        if (set == null || day == lastExpiryWarningDay) {
+        if (set == null || now.isBefore(nextExpiryWarning)) {
             return;
         }
-        lastExpiryWarningDay = day;
+        nextExpiryWarning = now.plus(EXPIRY_WARNING_INTERVAL);
         for (CertificateInfo info : set.infos(now)) {
             if (info.expiresSoon()) {
                 log.warn(
@@ -494,6 +508,7 @@ public final class TlsTermination implements AutoCloseable {
         private HttpConfiguration http = new HttpConfiguration();
         private boolean adminTls;
         private Duration scanInterval = Duration.ofSeconds(5);
+        private Consumer<? super ServerConnector> connectorCustomizer = c -> {};
 
         private Builder(ProxyRuntime runtime, Server server) {
             this.runtime = Objects.requireNonNull(runtime, "runtime");
@@ -528,6 +543,17 @@ public final class TlsTermination implements AutoCloseable {
                 throw new IllegalArgumentException("scanInterval: " + interval + " (expected: 10 ms to 1 hour)");
             }
             this.scanInterval = interval;
+            return this;
+        }
+
+        /**
+         * Called with every HTTPS listener's connector before it starts: at {@link #start()}, when {@code
+         * sslTermination} is turned on, and when {@code sslPort} changes (a rotation keeps the connector). For
+         * example to put the plain listener's timeouts and connection limits on it too. Not called for {@link
+         * #newConnector}, whose caller has the connector in hand. Default: nothing.
+         */
+        public Builder connectorCustomizer(Consumer<? super ServerConnector> customizer) {
+            this.connectorCustomizer = Objects.requireNonNull(customizer, "customizer");
             return this;
         }
 

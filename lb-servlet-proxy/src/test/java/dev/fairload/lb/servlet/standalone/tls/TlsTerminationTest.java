@@ -421,4 +421,69 @@ class TlsTerminationTest {
                 .contains("WARN")
                 .contains("TLS certificate default (CN=localhost) expires in " + info.daysLeft() + " days");
     }
+
+    @Test
+    void expiry_warnedOncePerLoadOrRotation_notPerScanRequestOrRead() throws Exception {
+        HeldCertificate soon = certs.leaf(5, "localhost");
+        Path[] pair = writePair(soon);
+        String warning = "TLS certificate default (CN=localhost) expires in ";
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            proxy = new TlsProxy(tlsConfig(pair[0], pair[1]).build());
+            assertThat(count(captured, warning)).as("warned at load").isEqualTo(1);
+
+            // Scans run every 50 ms and find the same files: about ten of them in this half second, none warning.
+            await().during(Duration.ofMillis(500))
+                    .atMost(Duration.ofSeconds(2))
+                    .until(() -> count(captured, warning) == 1);
+            // (The scanner is alive: a pair out of step is refused at once, with an ERROR and no warning.)
+            TestCertificates.writeAtomically(pair[0], certs.leaf(5, "localhost").certificatePem());
+            await().atMost(Duration.ofSeconds(10)).until(() -> count(captured, "not usable") == 1);
+            TestCertificates.write(soon, certs.ca, pair[0], pair[1]);
+
+            // Handshakes, requests and reads of the list do not warn either.
+            OkHttpClient client = client();
+            for (int i = 0; i < 3; i++) {
+                try (Response r = client.newCall(new Request.Builder()
+                                .url(proxy.https("localhost", "/"))
+                                .build())
+                        .execute()) {
+                    assertThat(r.code()).isEqualTo(200);
+                }
+                client.connectionPool().evictAll();
+                assertThat(proxy.tls.certificates().get(0).expiresSoon()).isTrue();
+            }
+            // A configuration change that keeps the certificates is not a load.
+            proxy.runtime.update(Map.of("maxRetries", 1));
+            assertThat(count(captured, warning))
+                    .as("no warning per scan, request or read")
+                    .isEqualTo(1);
+
+            // A rotation to another certificate that expires soon is a load: one more warning.
+            HeldCertificate next = certs.leaf(5, "localhost");
+            TestCertificates.write(next, certs.ca, pair[0], pair[1]);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> proxy.tls
+                            .certificates()
+                            .get(0)
+                            .sha256()
+                            .equals(TestCertificates.sha256(next.certificate())));
+            await().atMost(Duration.ofSeconds(5)).until(() -> count(captured, warning) == 2);
+        } finally {
+            System.setErr(originalErr);
+        }
+        assertThat(count(captured, warning)).isEqualTo(2);
+        assertThat(captured.toString(StandardCharsets.UTF_8)).contains("WARN");
+    }
+
+    private static int count(ByteArrayOutputStream log, String text) {
+        String s = log.toString(StandardCharsets.UTF_8);
+        int n = 0;
+        for (int i = s.indexOf(text); i >= 0; i = s.indexOf(text, i + 1)) {
+            n++;
+        }
+        return n;
+    }
 }
