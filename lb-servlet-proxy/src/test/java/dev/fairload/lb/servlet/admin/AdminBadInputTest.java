@@ -272,8 +272,6 @@ class AdminBadInputTest {
                 Arguments.of("{\"sessionPersistence\":\"yes\"}", "sessionPersistence"),
                 Arguments.of("{\"algorithm\":\"fastest\"}", "algorithm"),
                 Arguments.of("{\"color\":\"red\"}", "color: unknown field"),
-                Arguments.of("{\"tlsCertificates\":[]}", "tlsCertificates: read-only"),
-                Arguments.of("{\"maxRetries\":1,\"tlsCertificates\":null}", "tlsCertificates: read-only"),
                 Arguments.of("{\"maxRetries\":1,\"sslPort\":0}", "sslPort"), // nothing applied, not even maxRetries
                 Arguments.of("{\"trustedProxies\":[\"not-a-cidr\"]}", "trustedProxies"),
                 Arguments.of("{\"algorithm\":null}", "algorithm"));

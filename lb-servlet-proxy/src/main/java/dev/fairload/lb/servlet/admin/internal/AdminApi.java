@@ -54,9 +54,11 @@ public final class AdminApi {
     private static final Pattern SERVER_HEALTH = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/health");
     private static final Set<String> POST_SERVER_FIELDS =
             Set.of("host", "port", "weight", "healthCheckPath", "healthCheckInterval", "serverId");
-    /** Fields {@code GET /api/config} shows beside the configuration's own, which {@code PUT} cannot set. */
-    private static final Map<String, String> READ_ONLY_CONFIG_FIELDS = Map.of(
-            "tlsCertificates", "the certificates in use; change sslCertPath and sslKeyPath, or the files, instead");
+    /**
+     * Fields {@code GET /api/config} shows beside the configuration's own, which {@code PUT} cannot set: ignored when
+     * sent, so that a configuration read, edited and sent back is accepted.
+     */
+    private static final Set<String> READ_ONLY_CONFIG_FIELDS = Set.of("tlsCertificates");
 
     private final ProxyRuntime runtime;
     private final LoadBalancer lb;
@@ -346,12 +348,9 @@ public final class AdminApi {
         return ok(200, serverView(view));
     }
 
-    private Answer updateConfig(Map<String, Object> body) {
-        for (Map.Entry<String, String> field : READ_ONLY_CONFIG_FIELDS.entrySet()) {
-            if (body.containsKey(field.getKey())) {
-                throw new ApiException(400, field.getKey() + ": read-only (" + field.getValue() + ")");
-            }
-        }
+    private Answer updateConfig(Map<String, Object> request) {
+        Map<String, Object> body = new LinkedHashMap<>(request);
+        body.keySet().removeAll(READ_ONLY_CONFIG_FIELDS);
         ProxyConfig next;
         synchronized (changes) {
             ProxyConfig previous = runtime.config();
