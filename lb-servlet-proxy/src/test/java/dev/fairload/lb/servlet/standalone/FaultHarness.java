@@ -84,6 +84,8 @@ final class FaultHarness implements AutoCloseable {
                 "responseHeadersTimeoutMillis: 1000",
                 "requestTimeoutMillis: 8000",
                 "maxRequestsPerServer: 64",
+                // The fault backends' 500 means a broken instance: retried elsewhere like 502-504.
+                "retryOnStatus: [500, 502, 503, 504]",
                 "drainTimeout: 10"));
         lines.addAll(List.of(extraConfig));
         lines.add("backends:");
