@@ -378,6 +378,8 @@ final class ActiveChecker implements AutoCloseable {
             pool.activeCheckResult(target.state.id(), verdict, reason);
         } else if (passed) {
             pool.activeCheckPassed(target.state);
+        } else {
+            pool.activeCheckFailed(target.state);
         }
         target.firstCheck.complete(null);
         long millis = intervalMillis(target.state, cfg);

@@ -48,9 +48,10 @@ import org.slf4j.LoggerFactory;
  * <p>Health: a server's status derives from an admin drain, the active checker's verdict and a passive
  * ejection ({@link #deriveStatus}). Passive ejection follows Envoy's outlier detection: the request path
  * counts consecutive failures lock-free and, at the threshold, posts the ejection to the scheduler; the
- * control plane applies it unless it would eject more than the allowed share. When the ejection time ends
- * the server is offered to exactly one trial request (claimed with a CAS on the pick path), whose outcome
- * brings it back or ejects it again for longer. Each server's ejection state is mirrored in a resilience4j
+ * control plane applies it unless it would eject more than the allowed share. When the ejection time ends,
+ * or earlier once active checks have passed {@code rise} times in a row since the ejection began, the server
+ * is offered to exactly one trial request (claimed with a CAS on the pick path), whose outcome brings it back
+ * or ejects it again for longer. Each server's ejection state is mirrored in a resilience4j
  * circuit breaker (CLOSED in rotation, OPEN ejected, HALF_OPEN awaiting its trial).
  *
  * <p>Slow start ramps a newly healthy server's effective weight from 10% to 100% over a window, in ten
@@ -484,7 +485,11 @@ public final class Pool {
             }
             state.activeUp = up;
             if (up) {
-                unejectIfDue(state, "active check passed");
+                if (!unejectIfDue(state, "active check passed")) {
+                    countPassAfterEjection(state);
+                }
+            } else {
+                state.passesSinceEjection = 0;
             }
             updateStatus(state, reason);
         } finally {
@@ -492,17 +497,60 @@ public final class Pool {
         }
     }
 
-    /** A passing check that changed no verdict may still end a passive ejection whose time is over. */
+    /**
+     * A passing check that changed no verdict may still end a passive ejection whose time is over, or count
+     * towards the early trial ({@link #countPassAfterEjection}).
+     */
     void activeCheckPassed(ServerState state) {
         if (state.ejected) {
             lock.lock();
             try {
-                if (byId.get(state.id()) == state && unejectIfDue(state, "active check passed")) {
+                if (byId.get(state.id()) != state) {
+                    return;
+                }
+                if (unejectIfDue(state, "active check passed")) {
                     updateStatus(state, "active check passed after ejection");
+                } else {
+                    countPassAfterEjection(state);
                 }
             } finally {
                 lock.unlock();
             }
+        }
+    }
+
+    /** A failing check that changed no verdict: the passes counted towards an early trial start again. */
+    void activeCheckFailed(ServerState state) {
+        if (state.ejected) {
+            lock.lock();
+            try {
+                state.passesSinceEjection = 0;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Counts a passing active check of an ejected server. Once {@code rise} checks in a row have passed since the
+     * ejection began, the server is offered its trial request at once instead of at the end of the ejection time:
+     * a backend restarted on the same port is back within {@code rise} check intervals (and one request), not the
+     * ejection time (30 s by default). The trial, not the check, readmits it, because a health endpoint can pass
+     * while real requests fail; a failed trial ejects it again for longer, as when the time runs out. Holding the
+     * lock.
+     */
+    private void countPassAfterEjection(ServerState state) {
+        if (!state.ejected || state.trial.get() != ServerState.NO_TRIAL) {
+            return;
+        }
+        state.passesSinceEjection++;
+        if (state.passesSinceEjection >= activeHealthCheck.rise()) {
+            log.info(
+                    "{}: {} passed {} active checks since its ejection, offering a trial request early",
+                    name,
+                    state.id(),
+                    state.passesSinceEjection);
+            offerTrial(state, state.ejectionCount);
         }
     }
 
@@ -544,37 +592,49 @@ public final class Pool {
             Duration time = od.ejectionTime(state.ejections);
             state.ejectedUntilNanos = now + time.toNanos();
             state.ejected = true;
+            state.ejectionCount++;
+            state.passesSinceEjection = 0;
             state.trial.set(ServerState.NO_TRIAL);
             state.circuit.transitionToOpenState();
             metrics.ejection();
             updateStatus(state, reason + ", ejected for " + time.toSeconds() + " s");
-            scheduleTrial(state, time);
+            scheduleTrial(state, time, state.ejectionCount);
         } finally {
             lock.unlock();
         }
     }
 
-    private void scheduleTrial(ServerState state, Duration after) {
+    private void scheduleTrial(ServerState state, Duration after, long ejection) {
         try {
-            scheduler.schedule(() -> offerTrial(state), after.toNanos(), TimeUnit.NANOSECONDS);
+            scheduler.schedule(() -> offerScheduledTrial(state, ejection), after.toNanos(), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // Closing.
         }
     }
 
-    private void offerTrial(ServerState state) {
+    private void offerScheduledTrial(ServerState state, long ejection) {
         lock.lock();
         try {
-            if (byId.get(state.id()) != state || !state.ejected) {
-                return;
+            if (byId.get(state.id()) == state && offerTrial(state, ejection)) {
+                log.info("{}: {} ejection time over, waiting for a trial request", name, state.id());
             }
-            state.circuit.transitionToHalfOpenState();
-            state.trial.set(ServerState.TRIAL_AVAILABLE);
-            publish();
-            log.info("{}: {} ejection time over, waiting for a trial request", name, state.id());
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Offers one trial request to a server still in ejection number {@code ejection} whose trial is not offered
+     * yet (a timer of an earlier ejection, or one whose trial came early, does nothing). Holding the lock.
+     */
+    private boolean offerTrial(ServerState state, long ejection) {
+        if (!state.ejected || state.ejectionCount != ejection || state.trial.get() != ServerState.NO_TRIAL) {
+            return false;
+        }
+        state.circuit.transitionToHalfOpenState();
+        state.trial.set(ServerState.TRIAL_AVAILABLE);
+        publish();
+        return true;
     }
 
     private void trialFinished(ServerState state, boolean passed, String error) {
@@ -584,7 +644,8 @@ public final class Pool {
                 return;
             }
             if (passed) {
-                unejectIfDue(state, "trial request succeeded");
+                // The trial may have come before the ejection time was over (active checks passed early).
+                uneject(state, "trial request succeeded");
                 updateStatus(state, "trial request succeeded");
             } else {
                 state.ejected = false;
@@ -605,13 +666,18 @@ public final class Pool {
         if (!state.ejected || ticker.read() - state.ejectedUntilNanos < 0) {
             return false;
         }
+        uneject(state, reason);
+        return true;
+    }
+
+    /** Ends an ejection now. Holding the lock; the caller updates the status. */
+    private void uneject(ServerState state, String reason) {
         state.ejected = false;
         state.trial.set(ServerState.NO_TRIAL);
         state.lastUnejectNanos = ticker.read();
         state.consecutiveFailures.set(0);
         state.circuit.transitionToClosedState();
         log.debug("{}: {} back from ejection ({})", name, state.id(), reason);
-        return true;
     }
 
     // Health configuration ------------------------------------------------------------------------------

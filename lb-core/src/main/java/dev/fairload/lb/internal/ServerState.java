@@ -69,6 +69,11 @@ public final class ServerState {
 
     long ejectedUntilNanos;
     long lastUnejectNanos;
+    /** Ejections so far, never reset: tells a trial timer which ejection it belongs to. */
+    long ejectionCount;
+    /** Active checks passed in a row since the current ejection began (early trial at {@code rise}). */
+    int passesSinceEjection;
+
     io.github.resilience4j.circuitbreaker.CircuitBreaker circuit;
     /** Set when the request path asked the control plane for an ejection that is not applied yet. */
     final java.util.concurrent.atomic.AtomicBoolean ejectionPending = new java.util.concurrent.atomic.AtomicBoolean();

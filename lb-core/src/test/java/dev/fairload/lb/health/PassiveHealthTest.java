@@ -129,6 +129,85 @@ class PassiveHealthTest {
     }
 
     @Test
+    void ejectedServer_trialAsSoonAsActiveChecksPassRiseTimes_notAfterTheEjectionTime() throws Exception {
+        List<Backend> backends = backends(2);
+        Duration ejection = Duration.ofSeconds(60);
+        LoadBalancer lb = balancer(
+                LoadBalancer.builder()
+                        .strategy(Strategy.roundRobin())
+                        .activeHealthCheck(ActiveHealthCheck.builder()
+                                .interval(Duration.ofMillis(200))
+                                .timeout(Duration.ofMillis(100))
+                                .rise(2)
+                                .fall(3)
+                                .jitter(0)
+                                .build())
+                        .outlierDetection(outliers()
+                                .baseEjectionTime(ejection)
+                                .maxEjectionTime(ejection.multipliedBy(2))
+                                .build()),
+                backends);
+        await().atMost(5, TimeUnit.SECONDS)
+                .until(() -> lb.pool().get("s0").orElseThrow().status() == ServerStatus.HEALTHY);
+        // Down (checks fail too), then ejected by the request path's failures.
+        backends.get(0).answer(500, "down");
+        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
+            send(lb);
+            return lb.health("s0").ejected();
+        });
+        assertThat(lb.health("s0").circuitState()).isEqualTo("OPEN");
+        long ejectedAt = System.nanoTime();
+
+        // Back: two passing checks later (about 0.4 s) the next request is its trial, which readmits it.
+        backends.get(0).answer(200, "back");
+        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
+            send(lb);
+            return lb.pool().get("s0").orElseThrow().status() == ServerStatus.HEALTHY;
+        });
+        assertThat(Duration.ofNanos(System.nanoTime() - ejectedAt)).isLessThan(Duration.ofSeconds(5));
+        assertThat(lb.health("s0").ejected()).isFalse();
+        assertThat(lb.health("s0").circuitState()).isEqualTo("CLOSED");
+    }
+
+    @Test
+    void ejectedServer_failingChecksAfterTheEjection_noEarlyTrial() throws Exception {
+        List<Backend> backends = backends(2);
+        LoadBalancer lb = balancer(
+                LoadBalancer.builder()
+                        .strategy(Strategy.roundRobin())
+                        .activeHealthCheck(ActiveHealthCheck.builder()
+                                .interval(Duration.ofMillis(100))
+                                .timeout(Duration.ofMillis(50))
+                                .rise(2)
+                                .fall(3)
+                                .jitter(0)
+                                .build())
+                        .outlierDetection(outliers()
+                                .baseEjectionTime(Duration.ofSeconds(60))
+                                .maxEjectionTime(Duration.ofSeconds(120))
+                                .build()),
+                backends);
+        await().atMost(5, TimeUnit.SECONDS)
+                .until(() -> lb.pool().get("s0").orElseThrow().status() == ServerStatus.HEALTHY);
+        backends.get(0).answer(500, "down");
+        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
+            send(lb);
+            return lb.health("s0").ejected();
+        });
+        int before = backends.get(0).requests.get();
+        // Checks keep failing: through ten check intervals no trial is offered and no request reaches it, apart
+        // from the checks themselves (at most one per interval, plus the one in progress).
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        await().atMost(3, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(10)).until(() -> {
+            assertThat(send(lb)).isEqualTo("s1");
+            return System.nanoTime() >= end;
+        });
+        assertThat(lb.health("s0").ejected()).isTrue();
+        assertThat(lb.health("s0").circuitState()).isEqualTo("OPEN");
+        assertThat(backends.get(0).requests.get() - before).isLessThanOrEqualTo(12);
+    }
+
+    @Test
     void failedTrial_ejectsAgainForLonger() throws Exception {
         List<Backend> backends = backends(2);
         LoadBalancer lb = balancer(

@@ -10,6 +10,7 @@ import dev.fairload.lb.okhttp.internal.ServiceRoute;
 import io.github.resilience4j.core.IntervalFunction;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -49,7 +50,8 @@ import okhttp3.Response;
  * <ul>
  *   <li>always after a failure before the request was sent (connection refused, no route, TLS handshake, or a
  *       body never written), at once and free of budget, since the failed server did no work;
- *   <li>after a failure once sent, or a 502, 503 or 504 response, only for idempotent methods ({@code GET,
+ *   <li>after a failure once sent, or a response whose status is in {@link Builder#retryOnStatus} (502, 503 and
+ *       504 by default), only for idempotent methods ({@code GET,
  *       HEAD, OPTIONS, PUT, DELETE, TRACE}) or requests tagged {@link Retryable#YES}, after an exponential,
  *       jittered backoff, and only while the service's retry budget allows ({@link Builder#retryBudget});
  *   <li>never once a {@linkplain okhttp3.RequestBody#isOneShot() one-shot} or duplex body may have been
@@ -59,7 +61,7 @@ import okhttp3.Response;
  * <p><b>Failures.</b> With no server to pick, the call fails with {@link NoServerAvailableException} naming
  * the service and the reason. When every attempt fails with an exception, the last attempt's exception is
  * thrown as it is (a {@link java.net.SocketTimeoutException} stays one), with the earlier attempts'
- * exceptions {@linkplain Throwable#getSuppressed() suppressed}. When retries end on a 502, 503 or 504, that
+ * exceptions {@linkplain Throwable#getSuppressed() suppressed}. When retries end on a retryable status, that
  * response is returned.
  *
  * <p><b>Per-request hints.</b> A {@link PickContext} request tag is the base of every pick (client address,
@@ -138,6 +140,8 @@ public final class LoadBalancingInterceptor implements Interceptor {
         public static final double DEFAULT_RETRY_RATIO = 0.2;
         /** Default retries always available to a quiet client ({@link #retryBudget(double, int)}). */
         public static final int DEFAULT_RETRY_RESERVE = 10;
+        /** Default {@link #retryOnStatus(Collection)}: 502, 503 and 504. */
+        public static final Set<Integer> DEFAULT_RETRY_ON_STATUS = Set.of(502, 503, 504);
         /** Default first backoff ({@link #backoff(Duration, Duration)}). */
         public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(10);
         /** Default longest backoff. */
@@ -147,6 +151,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
         private int maxRetries = DEFAULT_MAX_RETRIES;
         private double retryRatio = DEFAULT_RETRY_RATIO;
         private int retryReserve = DEFAULT_RETRY_RESERVE;
+        private Set<Integer> retryOnStatus = DEFAULT_RETRY_ON_STATUS;
         private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
         private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
         private boolean preserveHostHeader;
@@ -213,7 +218,26 @@ public final class LoadBalancingInterceptor implements Interceptor {
         }
 
         /**
-         * Caps retries that may add load to a failing service (after sending, or after a 502/503/504) at this
+         * Response statuses retried on another server for idempotent methods (and requests tagged {@link
+         * Retryable#YES}), like a failure after sending: after a backoff and within the retry budget. Default 502,
+         * 503 and 504. Add 500 for backends whose 500 means "this instance is broken" rather than "this request
+         * is"; a status not listed is returned as it is. An empty collection retries no status.
+         *
+         * @throws IllegalArgumentException if a status is outside 500-599
+         */
+        public Builder retryOnStatus(Collection<Integer> statuses) {
+            Objects.requireNonNull(statuses, "retryOnStatus");
+            for (Integer status : statuses) {
+                if (status == null || status < 500 || status > 599) {
+                    throw new IllegalArgumentException("retryOnStatus: " + status + " (expected: 500-599)");
+                }
+            }
+            this.retryOnStatus = Set.copyOf(statuses);
+            return this;
+        }
+
+        /**
+         * Caps retries that may add load to a failing service (after sending, or after a retryable status) at this
          * share of the service's calls, plus a reserve of {@value #DEFAULT_RETRY_RESERVE}. Default 0.2: a
          * service whose every server fails sees at most about 1.2 times its normal traffic, not {@code 1 +
          * maxRetries} times. Retries of connections that failed before sending are not counted.
@@ -226,9 +250,10 @@ public final class LoadBalancingInterceptor implements Interceptor {
 
         /**
          * As {@link #retryBudget(double)}, with the number of retries a quiet client may make beyond the ratio
-         * (the bucket's size; it refills at {@code ratio} per call). Default reserve {@value
-         * #DEFAULT_RETRY_RESERVE}. Over any run of n calls, budgeted retries stay at most {@code reserve + ratio
-         * * n}.
+         * (the bucket's starting balance; it refills at {@code ratio} per call and holds at most the reserve plus
+         * what 1,000 calls earn, so that a burst of failures after a healthy stretch, such as every request waiting
+         * on a hung server timing out together, can be retried). Default reserve {@value #DEFAULT_RETRY_RESERVE}.
+         * Over any run of n calls, budgeted retries stay at most {@code reserve + ratio * (n + 1000)}.
          *
          * @throws IllegalArgumentException if the ratio is outside 0.0-1.0 or the reserve outside 0-1000
          */
@@ -322,7 +347,14 @@ public final class LoadBalancingInterceptor implements Interceptor {
                     ? null
                     : IntervalFunction.ofExponentialRandomBackoff(initialBackoff, 2.0, 0.5, maxBackoff);
             CallSettings settings = new CallSettings(
-                    maxRetries, backoff, preserveHostHeader, sessionHeader, sessionCookie, hashHeader, hashCookie);
+                    maxRetries,
+                    backoff,
+                    preserveHostHeader,
+                    sessionHeader,
+                    sessionCookie,
+                    hashHeader,
+                    hashCookie,
+                    retryOnStatus);
             return new LoadBalancingInterceptor(Map.copyOf(routes), settings);
         }
 

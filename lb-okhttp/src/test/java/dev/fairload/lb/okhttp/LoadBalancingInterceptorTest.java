@@ -375,6 +375,10 @@ class LoadBalancingInterceptorTest {
         assertThatThrownBy(() -> builder.maxRetries(11)).hasMessage("maxRetries: 11 (expected: 0-10)");
         assertThatThrownBy(() -> builder.retryBudget(1.5)).hasMessage("retryBudget: 1.5 (expected: 0.0-1.0)");
         assertThatThrownBy(() -> builder.retryBudget(0.2, -1)).hasMessage("reserve: -1 (expected: 0-1000)");
+        assertThatThrownBy(() -> builder.retryOnStatus(java.util.List.of(502, 404)))
+                .hasMessage("retryOnStatus: 404 (expected: 500-599)");
+        assertThatThrownBy(() -> builder.retryOnStatus(java.util.List.of(600)))
+                .hasMessage("retryOnStatus: 600 (expected: 500-599)");
         assertThatThrownBy(() -> builder.backoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
                 .hasMessage("max: PT1S (expected: >= initial PT2S)");
         assertThatThrownBy(() -> builder.service("orders/x", orders))

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
@@ -160,6 +161,28 @@ class RetryTest {
         assertThat(bodyOf(client, get())).isEqualTo("200 b");
         assertThat(failures(orders, "a")).isEqualTo(1);
         assertThat(served(orders, "a")).isEqualTo(1);
+        assertThat(inFlight(orders)).isZero();
+    }
+
+    @Test
+    void retry_500NotRetriedByDefault() throws IOException {
+        backendA.setDispatcher(answering(500, "broken"));
+        OkHttpClient client = defaultClient();
+
+        assertThat(bodyOf(client, get())).isEqualTo("500 broken");
+        assertThat(totalServed()).isEqualTo(1);
+        assertThat(inFlight(orders)).isZero();
+    }
+
+    @Test
+    void retry_500RetriedElsewhereForGet_whenListedInRetryOnStatus() throws IOException {
+        backendA.setDispatcher(answering(500, "broken"));
+        OkHttpClient client = client(LoadBalancingInterceptor.builder()
+                .backoff(Duration.ZERO, Duration.ZERO)
+                .retryOnStatus(List.of(500, 502, 503, 504)));
+
+        assertThat(bodyOf(client, get())).isEqualTo("200 b");
+        assertThat(failures(orders, "a")).isEqualTo(1);
         assertThat(inFlight(orders)).isZero();
     }
 

@@ -58,7 +58,9 @@ public final class ProxyConfig {
             "idleTimeoutMillis",
             "responseHeadersTimeoutMillis",
             "requestTimeoutMillis",
-            "retryAfterSeconds");
+            "retryAfterSeconds",
+            "retryOnStatus",
+            "baseEjectionTime");
 
     public static final int MAX_RETRIES_LIMIT = 10;
 
@@ -95,6 +97,8 @@ public final class ProxyConfig {
     private final int responseHeadersTimeoutMillis;
     private final int requestTimeoutMillis;
     private final int retryAfterSeconds;
+    private final List<Integer> retryOnStatus;
+    private final int baseEjectionTime;
 
     private ProxyConfig(Builder b) {
         this.algorithm = b.algorithm;
@@ -130,6 +134,8 @@ public final class ProxyConfig {
         this.responseHeadersTimeoutMillis = b.responseHeadersTimeoutMillis;
         this.requestTimeoutMillis = b.requestTimeoutMillis;
         this.retryAfterSeconds = b.retryAfterSeconds;
+        this.retryOnStatus = List.copyOf(b.retryOnStatus);
+        this.baseEjectionTime = b.baseEjectionTime;
     }
 
     /** A builder holding the defaults. */
@@ -332,14 +338,33 @@ public final class ProxyConfig {
         return retryAfterSeconds;
     }
 
+    /**
+     * Upstream response statuses retried on another server for idempotent requests (like a failure after sending:
+     * within {@code maxRetries} and the retry budget), in ascending order; each 500-599. Default [502, 503, 504]. Add
+     * 500 when the backends' 500 means a broken instance rather than a bad request.
+     */
+    public List<Integer> retryOnStatus() {
+        return retryOnStatus;
+    }
+
+    /**
+     * Passive health: seconds a server is held out after {@code consecutiveFailures} failures in a row (times the
+     * number of ejections in a row, at most 300 s or this value if larger). A server whose active checks pass
+     * {@code rise} times in a row after the ejection began gets its trial request sooner. 1-3600. Default 30.
+     */
+    public int baseEjectionTime() {
+        return baseEjectionTime;
+    }
+
     /** The strategy named by {@link #algorithm()}. */
     public Strategy strategy() {
         return Strategy.byName(algorithm);
     }
 
     /**
-     * Every field by its JSON name, in {@link #FIELDS} order. Values are strings, booleans, integers, null or a
-     * list of strings. The map is unmodifiable.
+     * Every field by its JSON name, in {@link #FIELDS} order. Values are strings, booleans, integers, null, a
+     * list of strings ({@code trustedProxies}) or a list of integers ({@code retryOnStatus}). The map is
+     * unmodifiable.
      */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -376,6 +401,8 @@ public final class ProxyConfig {
         m.put("responseHeadersTimeoutMillis", responseHeadersTimeoutMillis);
         m.put("requestTimeoutMillis", requestTimeoutMillis);
         m.put("retryAfterSeconds", retryAfterSeconds);
+        m.put("retryOnStatus", retryOnStatus);
+        m.put("baseEjectionTime", baseEjectionTime);
         return Collections.unmodifiableMap(m);
     }
 
@@ -415,6 +442,8 @@ public final class ProxyConfig {
         b.responseHeadersTimeoutMillis = responseHeadersTimeoutMillis;
         b.requestTimeoutMillis = requestTimeoutMillis;
         b.retryAfterSeconds = retryAfterSeconds;
+        b.retryOnStatus = retryOnStatus;
+        b.baseEjectionTime = baseEjectionTime;
         return b;
     }
 
@@ -472,6 +501,8 @@ public final class ProxyConfig {
         private int responseHeadersTimeoutMillis = 15_000;
         private int requestTimeoutMillis = 30_000;
         private int retryAfterSeconds = 1;
+        private List<Integer> retryOnStatus = List.of(502, 503, 504);
+        private int baseEjectionTime = 30;
 
         private Builder() {}
 
@@ -676,10 +707,30 @@ public final class ProxyConfig {
             return this;
         }
 
+        /** Kept sorted, without repeats. @throws IllegalArgumentException if a status is outside 500-599 */
+        public Builder retryOnStatus(List<Integer> statuses) {
+            Objects.requireNonNull(statuses, "retryOnStatus");
+            java.util.TreeSet<Integer> sorted = new java.util.TreeSet<>();
+            for (Integer status : statuses) {
+                if (status == null) {
+                    throw new IllegalArgumentException("retryOnStatus: null entry (expected: statuses 500-599)");
+                }
+                sorted.add(range("retryOnStatus", status, 500, 599));
+            }
+            this.retryOnStatus = List.copyOf(sorted);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-3600 */
+        public Builder baseEjectionTime(int seconds) {
+            this.baseEjectionTime = range("baseEjectionTime", seconds, 1, 3600);
+            return this;
+        }
+
         /**
          * Sets one field by its JSON name, with a JSON-like value: string, boolean, integral number (a
-         * {@link Number} with no fraction), null for the optional paths, or a list of strings for {@code
-         * trustedProxies}. Strings are not converted to numbers or booleans.
+         * {@link Number} with no fraction), null for the optional paths, a list of strings for {@code
+         * trustedProxies}, or a list of integers for {@code retryOnStatus}. Strings are not converted to numbers or booleans.
          *
          * @throws IllegalArgumentException naming the field if it is unknown or the value has the wrong type or
          *     range
@@ -720,6 +771,8 @@ public final class ProxyConfig {
                 case "responseHeadersTimeoutMillis" -> responseHeadersTimeoutMillis(integer(field, value));
                 case "requestTimeoutMillis" -> requestTimeoutMillis(integer(field, value));
                 case "retryAfterSeconds" -> retryAfterSeconds(integer(field, value));
+                case "retryOnStatus" -> retryOnStatus(integerList(field, value));
+                case "baseEjectionTime" -> baseEjectionTime(integer(field, value));
                 default ->
                     throw new IllegalArgumentException(
                             field + ": unknown field (expected one of: " + String.join(", ", FIELDS) + ")");
@@ -840,6 +893,17 @@ public final class ProxyConfig {
                 return out;
             }
             throw typeError(field, value, "a list of strings");
+        }
+
+        private static List<Integer> integerList(String field, Object value) {
+            if (value instanceof List<?> list) {
+                List<Integer> out = new ArrayList<>(list.size());
+                for (Object o : list) {
+                    out.add(integer(field, o));
+                }
+                return out;
+            }
+            throw typeError(field, value, "a list of integers");
         }
 
         private static IllegalArgumentException typeError(String field, Object value, String expected) {

@@ -2,10 +2,12 @@ package dev.fairload.lb.servlet;
 
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.event.Subscription;
+import dev.fairload.lb.health.OutlierDetection;
 import dev.fairload.lb.servlet.internal.Cidr;
 import dev.fairload.lb.servlet.internal.ConcurrencyLimit;
 import dev.fairload.lb.servlet.internal.UpstreamClients;
 import dev.fairload.lb.servlet.internal.UpstreamTls;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +72,11 @@ public final class ProxyRuntime implements AutoCloseable {
                 : ProxyConfig.builder()
                         .algorithm(lb.strategy().name())
                         .maxRequestsPerServer(lb.maxInFlightPerServer())
+                        .baseEjectionTime((int) Math.min(
+                                3600,
+                                Math.max(
+                                        1,
+                                        lb.outlierDetection().baseEjectionTime().toSeconds())))
                         .build();
         if (!lb.strategy().name().equals(config.algorithm())) {
             lb.strategy(config.strategy());
@@ -77,6 +84,19 @@ public final class ProxyRuntime implements AutoCloseable {
         this.clients = new UpstreamClients(lb, UPSTREAM_HOST, b.baseClient);
         this.state = newState(config, null);
         lb.maxInFlightPerServer(config.maxRequestsPerServer());
+        applyEjectionTime(config);
+    }
+
+    /** Sets the balancer's base ejection time (and raises its maximum to match if needed); other settings stay. */
+    private void applyEjectionTime(ProxyConfig config) {
+        OutlierDetection current = lb.outlierDetection();
+        Duration base = Duration.ofSeconds(config.baseEjectionTime());
+        if (base.equals(current.baseEjectionTime())) {
+            return;
+        }
+        Duration max = current.maxEjectionTime().compareTo(base) < 0 ? base : current.maxEjectionTime();
+        lb.outlierDetection(
+                current.toBuilder().baseEjectionTime(base).maxEjectionTime(max).build());
     }
 
     /** Starts a runtime over {@code lb}. */
@@ -145,6 +165,7 @@ public final class ProxyRuntime implements AutoCloseable {
             if (previous.maxRequestsPerServer() != config.maxRequestsPerServer()) {
                 lb.maxInFlightPerServer(config.maxRequestsPerServer());
             }
+            applyEjectionTime(config);
         }
         log.info("{}: configuration updated: {}", lb.name(), changes(previous, config));
         for (ConfigListener listener : configListeners) {
@@ -247,6 +268,7 @@ public final class ProxyRuntime implements AutoCloseable {
         UpstreamTls tls = UpstreamTls.of(config, previousTls);
         OkHttpClient client = clients.client(
                 config.maxRetries(),
+                config.retryOnStatus(),
                 config.connectTimeoutMillis(),
                 config.readTimeoutMillis(),
                 config.writeTimeoutMillis(),

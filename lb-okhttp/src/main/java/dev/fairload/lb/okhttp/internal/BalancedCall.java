@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  *   <li>A failure before anything was sent (connection refused, no route, unknown host, TLS handshake, or a
  *       request body that was never written) is retried whatever the method, without backoff and without
  *       spending the retry budget: the failed server did no work, so the retry adds no load to it.
- *   <li>A failure after the request may have been sent, or a 502, 503 or 504 response, is retried only for
+ *   <li>A failure after the request may have been sent, or a response whose status the settings list as
+ *       retryable (502, 503 and 504 by default), is retried only for
  *       idempotent methods (RFC 9110 section 9.2.2) or requests tagged {@link Retryable#YES}, after a backoff,
  *       and only while the service's {@link RetryBudget} allows.
  *   <li>A one-shot or duplex body is never written twice; a cancelled or interrupted call is never retried.
@@ -113,7 +114,7 @@ public final class BalancedCall {
             }
             long latencyNanos = System.nanoTime() - start;
             int code = response.code();
-            if (isRetryableStatus(code)
+            if (settings.isRetryableStatus(code)
                     && attempt < settings.maxRetries()
                     && retryAfterSending
                     && (body == null || !body.consumed())
@@ -217,10 +218,6 @@ public final class BalancedCall {
             default:
                 return false;
         }
-    }
-
-    static boolean isRetryableStatus(int code) {
-        return code == 502 || code == 503 || code == 504;
     }
 
     /** Failures that happen before a single byte of the request can have reached the server. */

@@ -1,6 +1,7 @@
 package dev.fairload.lb.okhttp.internal;
 
 import io.github.resilience4j.core.IntervalFunction;
+import java.util.Set;
 
 /**
  * The interceptor-wide options a balanced call reads. Immutable.
@@ -12,6 +13,7 @@ import io.github.resilience4j.core.IntervalFunction;
  * @param sessionCookie cookie holding a sticky-session key, or null; responses setting it bind the session
  * @param hashHeader request header holding a consistent-hash key, or null
  * @param hashCookie cookie holding a consistent-hash key, or null
+ * @param retryOnStatus response statuses (500-599) retried like a failure after sending
  */
 public record CallSettings(
         int maxRetries,
@@ -20,7 +22,33 @@ public record CallSettings(
         String sessionHeader,
         String sessionCookie,
         String hashHeader,
-        String hashCookie) {
+        String hashCookie,
+        Set<Integer> retryOnStatus) {
+
+    /** With the default retryable statuses, 502, 503 and 504. */
+    public CallSettings(
+            int maxRetries,
+            IntervalFunction backoff,
+            boolean preserveHostHeader,
+            String sessionHeader,
+            String sessionCookie,
+            String hashHeader,
+            String hashCookie) {
+        this(
+                maxRetries,
+                backoff,
+                preserveHostHeader,
+                sessionHeader,
+                sessionCookie,
+                hashHeader,
+                hashCookie,
+                Set.of(502, 503, 504));
+    }
+
+    /** Whether a response with this status is retried (for a request that may be retried at all). */
+    boolean isRetryableStatus(int code) {
+        return code >= 500 && retryOnStatus.contains(code);
+    }
 
     boolean readsKeys() {
         return sessionHeader != null || sessionCookie != null || hashHeader != null || hashCookie != null;

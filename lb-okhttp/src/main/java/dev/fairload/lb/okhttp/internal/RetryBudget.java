@@ -8,15 +8,26 @@ import java.util.concurrent.atomic.AtomicLong;
  * gRPC's retry throttling exist to prevent).
  *
  * <p>Design: a token bucket counted in thousandths of a retry. Every request deposits {@code ratio} of a token;
- * every budgeted retry withdraws a whole one. The bucket starts full and holds at most {@code reserve} tokens,
- * so a quiet client may still retry a few requests in a row, and over any stretch of requests retries stay at
- * most {@code reserve + ratio * requests}. No clock is involved, so the bound holds whatever the request rate.
+ * every budgeted retry withdraws a whole one. The bucket starts with {@code reserve} tokens, so a new or quiet
+ * client may still retry a few requests in a row, and holds at most {@code reserve} plus what the last {@value
+ * #SAVINGS_REQUESTS} requests earn ({@code ratio * 1000}, 200 at the default 20 %). Over any stretch of requests
+ * retries stay at most {@code reserve + ratio * (requests + 1000)}. No clock is involved, so the bound holds
+ * whatever the request rate.
+ *
+ * <p>Why the savings: failures come in bursts. A server that hangs makes every request waiting on it time out
+ * together (up to the per-server in-flight limit, 256 by default), a moment after a healthy stretch in which
+ * nearly every request succeeded. A bucket capped at the reserve alone (10) let only 10 of those be retried and
+ * failed the rest to the clients although retries were a small share of the traffic; the savings let a burst of
+ * that size through while a service failing wholesale still sees at most about {@code 1 + ratio} times its
+ * traffic once they are spent.
  *
  * <p>Concurrency: one {@link AtomicLong}. A deposit into a full bucket is a single volatile read, which is the
  * steady state of a healthy service; otherwise deposits and withdrawals are CAS loops.
  */
 public final class RetryBudget {
     private static final long UNITS_PER_RETRY = 1000;
+    /** Requests whose deposits a full bucket holds beyond the reserve. */
+    static final int SAVINGS_REQUESTS = 1000;
 
     private final long depositUnits;
     private final long capacityUnits;
@@ -24,7 +35,7 @@ public final class RetryBudget {
 
     public RetryBudget(double ratio, int reserve) {
         this.depositUnits = Math.round(ratio * UNITS_PER_RETRY);
-        this.capacityUnits = Math.max(reserve, 1) * UNITS_PER_RETRY;
+        this.capacityUnits = Math.max(reserve, 1) * UNITS_PER_RETRY + depositUnits * SAVINGS_REQUESTS;
         this.balance = new AtomicLong(reserve * UNITS_PER_RETRY);
     }
 

@@ -63,9 +63,14 @@ public final class UpstreamClients {
 
     /** A balanced client with these settings, sharing threads and connections with every other one. */
     public OkHttpClient client(
-            int maxRetries, int connectTimeoutMillis, int readTimeoutMillis, int writeTimeoutMillis, UpstreamTls tls) {
+            int maxRetries,
+            List<Integer> retryOnStatus,
+            int connectTimeoutMillis,
+            int readTimeoutMillis,
+            int writeTimeoutMillis,
+            UpstreamTls tls) {
         return tls.applyTo(base.newBuilder())
-                .addInterceptor(Balancing.interceptor(upstreamHost, lb, maxRetries, tls.scheme()))
+                .addInterceptor(Balancing.interceptor(upstreamHost, lb, maxRetries, retryOnStatus, tls.scheme()))
                 .connectTimeout(connectTimeoutMillis, TimeUnit.MILLISECONDS)
                 .readTimeout(readTimeoutMillis, TimeUnit.MILLISECONDS)
                 .writeTimeout(writeTimeoutMillis, TimeUnit.MILLISECONDS)

@@ -36,9 +36,10 @@ import org.eclipse.jetty.util.thread.Scheduler;
  *       subject to the header deadline (Jetty's HTTP/2 idle and stream limits apply).
  * </ul>
  *
- * <p>Threads: no thread is held per waiting client. Parsing is non-blocking and the proxy servlet is asynchronous,
- * so a slow client costs a connection and a few buffers, never a container thread; the header deadline is one
- * scheduled task per new connection on its connector's scheduler.
+ * <p>Threads: parsing is non-blocking, so a client that is slow to send its headers costs a connection and a few
+ * buffers, not a container thread; the header deadline is one scheduled task per new connection on its
+ * connector's scheduler. Once its headers are in, each request in flight holds one container thread (the proxy servlet
+ * forwards on it, blocking), which is why the standalone proxy sizes its pool to {@code maxConcurrentRequests + 64}.
  */
 final class ClientLimits extends Handler.Wrapper {
     /** Attribute of a connection that has delivered the headers of a request. */

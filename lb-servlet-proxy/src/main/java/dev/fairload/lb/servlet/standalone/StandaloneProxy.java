@@ -16,7 +16,6 @@ import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * (loopback by default, optionally over TLS), and the demo backends if asked for.
  *
  * <p>Stopping is graceful: the connectors stop accepting first, then requests in flight get up to the drain timeout
- * to finish (Jetty's {@link GracefulHandler}), then everything is closed.
+ * to finish, kept-alive connections are closed after their next response, and only then are the admin server, the
+ * upstream client and the balancer closed (see {@link DrainHandler}).
  */
 final class StandaloneProxy {
     private static final Logger log = LoggerFactory.getLogger(StandaloneProxy.class);
@@ -105,10 +105,10 @@ final class StandaloneProxy {
             if (settings.adminOnProxyPort) {
                 admin.mountOnProxy(context);
             }
-            GracefulHandler graceful = new GracefulHandler();
+            DrainHandler drain = new DrainHandler();
             clientLimits.setHandler(tls.redirectingToHttps(context));
-            graceful.setHandler(clientLimits);
-            proxyServer.setHandler(graceful);
+            drain.setHandler(clientLimits);
+            proxyServer.setHandler(drain);
             proxyServer.setStopTimeout(settings.drainTimeoutSeconds * 1000L);
             start(proxyServer, "--port", settings.host, settings.port);
             port = connector.getLocalPort();

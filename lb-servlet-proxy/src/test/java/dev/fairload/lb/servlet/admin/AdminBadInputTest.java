@@ -274,6 +274,11 @@ class AdminBadInputTest {
                 Arguments.of("{\"color\":\"red\"}", "color: unknown field"),
                 Arguments.of("{\"maxRetries\":1,\"sslPort\":0}", "sslPort"), // nothing applied, not even maxRetries
                 Arguments.of("{\"trustedProxies\":[\"not-a-cidr\"]}", "trustedProxies"),
+                Arguments.of("{\"retryOnStatus\":[404]}", "retryOnStatus: 404 (expected: 500-599)"),
+                Arguments.of("{\"retryOnStatus\":[\"500\"]}", "retryOnStatus"),
+                Arguments.of("{\"retryOnStatus\":500}", "retryOnStatus"),
+                Arguments.of("{\"baseEjectionTime\":0}", "baseEjectionTime: 0 (expected: 1-3600)"),
+                Arguments.of("{\"maxRetries\":1,\"baseEjectionTime\":3601}", "baseEjectionTime"),
                 Arguments.of("{\"algorithm\":null}", "algorithm"));
     }
 

@@ -193,6 +193,16 @@ class AdminEndpointsTest {
         assertThat(h.lb.activeHealthCheck().interval()).isEqualTo(Duration.ofSeconds(7));
         assertThat(h.lb.activeHealthCheck().timeout()).isEqualTo(Duration.ofSeconds(2));
 
+        AdminHarness.Answer retries =
+                h.put("/api/config", "{\"retryOnStatus\":[504,500,502,500],\"baseEjectionTime\":900}");
+        assertThat(retries.code()).as(retries.text()).isEqualTo(200);
+        assertThat(retries.data())
+                .containsEntry("retryOnStatus", List.of(500, 502, 504))
+                .containsEntry("baseEjectionTime", 900);
+        assertThat(h.runtime.config().retryOnStatus()).containsExactly(500, 502, 504);
+        assertThat(h.lb.outlierDetection().baseEjectionTime()).isEqualTo(Duration.ofSeconds(900));
+        assertThat(h.lb.outlierDetection().maxEjectionTime()).isEqualTo(Duration.ofSeconds(900));
+
         AdminHarness.Answer off = h.put("/api/config", "{\"healthCheckEnabled\":false}");
         assertThat(off.code()).isEqualTo(200);
         assertThat(h.lb.activeHealthCheck().enabled()).isFalse();

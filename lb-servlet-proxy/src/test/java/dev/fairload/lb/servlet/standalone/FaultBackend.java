@@ -12,12 +12,14 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A backend on raw sockets whose behaviour a test switches at any time: answer normally, hang (accept and never
@@ -34,7 +36,7 @@ final class FaultBackend implements AutoCloseable {
         ERROR_500,
         RESET_MID_RESPONSE,
         SLOW,
-        /** Answers normally after half a second. */
+        /** Answers normally after 20 ms, and after 600 ms for paths under {@code /long/}. */
         DELAY
     }
 
@@ -50,6 +52,9 @@ final class FaultBackend implements AutoCloseable {
     final Set<String> postsReceived = ConcurrentHashMap.newKeySet();
 
     final AtomicLong requests = new AtomicLong();
+    /** Requests by the first segment of their path ("/items", "/long", "/health"...). */
+    private final Map<String, LongAdder> requestsByPrefix = new ConcurrentHashMap<>();
+
     private volatile Mode mode = Mode.OK;
     private volatile ServerSocket listener;
 
@@ -130,6 +135,9 @@ final class FaultBackend implements AutoCloseable {
                 String[] lines = head.split("\r\n");
                 String method = lines[0].split(" ")[0];
                 String path = lines[0].split(" ")[1];
+                requestsByPrefix
+                        .computeIfAbsent(firstSegment(path), k -> new LongAdder())
+                        .increment();
                 long length = 0;
                 boolean chunked = false;
                 String id = null;
@@ -158,7 +166,7 @@ final class FaultBackend implements AutoCloseable {
                 switch (m) {
                     case OK -> write(out, 200, body);
                     case DELAY -> {
-                        TimeUnit.MILLISECONDS.sleep(500);
+                        TimeUnit.MILLISECONDS.sleep(path.startsWith("/long/") ? 600 : 20);
                         write(out, 200, body);
                     }
                     case ERROR_500 -> write(out, 500, body);
@@ -200,6 +208,21 @@ final class FaultBackend implements AutoCloseable {
         } finally {
             connections.remove(socket);
         }
+    }
+
+    /** Requests received whose path's first segment is {@code prefix}, for example "/long". */
+    long requestsTo(String prefix) {
+        LongAdder n = requestsByPrefix.get(prefix);
+        return n == null ? 0 : n.sum();
+    }
+
+    private static String firstSegment(String path) {
+        int end = path.indexOf('/', 1);
+        int query = path.indexOf('?');
+        if (end < 0 || (query >= 0 && query < end)) {
+            end = query;
+        }
+        return end < 0 ? path : path.substring(0, end);
     }
 
     private static void write(OutputStream out, int status, byte[] body) throws IOException {

@@ -35,6 +35,8 @@ final class FaultHarness implements AutoCloseable {
     static final MediaType JSON_TYPE = MediaType.get("application/json");
     private static final Pattern IN_FLIGHT = Pattern.compile("(?m)^fairload_proxy_requests_in_flight\\S* (\\S+)$");
 
+    private static final int WARM_UP_REQUESTS = 3000;
+
     final List<FaultBackend> backends = new ArrayList<>();
     final Path dir;
     final Path configFile;
@@ -82,6 +84,8 @@ final class FaultHarness implements AutoCloseable {
                 "responseHeadersTimeoutMillis: 1000",
                 "requestTimeoutMillis: 8000",
                 "maxRequestsPerServer: 64",
+                // The fault backends' 500 means a broken instance: retried elsewhere like 502-504.
+                "retryOnStatus: [500, 502, 503, 504]",
                 "drainTimeout: 10"));
         lines.addAll(List.of(extraConfig));
         lines.add("backends:");
@@ -91,6 +95,50 @@ final class FaultHarness implements AutoCloseable {
         }
         Files.writeString(configFile, String.join("\n", lines) + "\n");
         startProxy();
+        warmUp();
+    }
+
+    /**
+     * Sends {@value #WARM_UP_REQUESTS} GETs, at most 32 at a time, and expects every one to succeed. A cold proxy JVM
+     * is slow for its first second or two (JIT compilation on a shared 2-core machine); at 500 requests per second
+     * that makes up to hundreds of requests in flight at once, and the proxy rightly refuses those beyond its limit
+     * of 3 x {@code maxRequestsPerServer} with 503. The faults are measured on a warm proxy; a cold start is not one
+     * of them (fault 8 measures its own restart).
+     */
+    void warmUp() throws InterruptedException {
+        java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(32);
+        java.util.concurrent.ConcurrentLinkedQueue<String> failures =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        for (int i = 0; i < WARM_UP_REQUESTS; i++) {
+            if (!permits.tryAcquire(20, TimeUnit.SECONDS)) {
+                throw new AssertionError("warm-up stalled");
+            }
+            client.newCall(new Request.Builder().url(base() + "/warm-up/" + i).build())
+                    .enqueue(new okhttp3.Callback() {
+                        @Override
+                        public void onResponse(okhttp3.Call call, Response response) {
+                            try (response) {
+                                if (response.code() != 200) {
+                                    failures.add(response.code() + " "
+                                            + call.request().url());
+                                }
+                            } finally {
+                                permits.release();
+                            }
+                        }
+
+                        @Override
+                        public void onFailure(okhttp3.Call call, IOException e) {
+                            failures.add(e + " " + call.request().url());
+                            permits.release();
+                        }
+                    });
+        }
+        if (!permits.tryAcquire(32, 20, TimeUnit.SECONDS)) {
+            throw new AssertionError("warm-up did not finish");
+        }
+        permits.release(32);
+        assertThat(failures).as("warm-up requests failed").isEmpty();
     }
 
     void startProxy() throws Exception {

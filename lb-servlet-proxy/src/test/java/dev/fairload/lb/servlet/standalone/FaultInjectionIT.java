@@ -277,10 +277,12 @@ class FaultInjectionIT {
         }
         Traffic traffic = h.traffic(RATE, 5);
         warmUp(traffic, 2);
-        // Requests known to be in flight when the signal arrives: each waits half a second at its backend.
+        // Every request waits 20 ms at its backend, so that the steady traffic has requests in flight at the signal
+        // too, while staying well within the proxy's 3 x 64 per server even through a pause of the cold proxy JVM.
+        // Requests known to be in flight when the signal arrives wait 600 ms there (under the 1 s response-headers
+        // timeout).
         List<okhttp3.Call> inFlight = new ArrayList<>();
         List<Integer> statuses = new java.util.concurrent.CopyOnWriteArrayList<>();
-        long before = h.backends.stream().mapToLong(b -> b.requests.get()).sum();
         for (int i = 0; i < 20; i++) {
             okhttp3.Call call = h.client.newCall(
                     new Request.Builder().url(h.base() + "/long/" + i).build());
@@ -299,9 +301,14 @@ class FaultInjectionIT {
                 }
             });
         }
+        // Counted by path: the steady traffic reaches the same backends.
         await().atMost(Duration.ofSeconds(5))
-                .until(() ->
-                        h.backends.stream().mapToLong(b -> b.requests.get()).sum() >= before + 20);
+                .pollInterval(Duration.ofMillis(10))
+                .failFast("a request to /long/ ended before the signal", () -> !statuses.isEmpty())
+                .until(() -> h.backends.stream()
+                                .mapToLong(b -> b.requestsTo("/long"))
+                                .sum()
+                        >= 20);
         long t0 = System.nanoTime();
         h.proxy.process.destroy(); // SIGTERM to the process this test started
         assertThat(h.proxy.process.waitFor(12, TimeUnit.SECONDS))
@@ -317,6 +324,7 @@ class FaultInjectionIT {
                 .filter(o -> o.status() != 0 && o.status() != 200)
                 .count();
         long notAccepted = outcomes.stream().filter(o -> o.status() == 0).count();
+        long refused = outcomes.stream().filter(Traffic.Outcome::refused).count();
 
         FaultHarness.summary(
                 "9 proxy SIGTERM",
@@ -325,7 +333,12 @@ class FaultInjectionIT {
                 null,
                 "exit=" + FaultHarness.seconds(exit) + " status=" + status + " inFlightAtSignal=20 completed="
                         + statuses.stream().filter(s -> s == 200).count() + " non200Answers=" + answeredBadly
-                        + " notAcceptedAfterStop=" + notAccepted);
+                        + " notAcceptedAfterStop=" + notAccepted + " (refused " + refused + ", cut "
+                        + (notAccepted - refused) + ") statuses="
+                        + outcomes.stream()
+                                .collect(Collectors.groupingBy(
+                                        Traffic.Outcome::status, java.util.TreeMap::new, Collectors.counting()))
+                        + " " + t.sample());
         assertThat(status).isZero();
         assertThat(statuses).as("requests in flight at SIGTERM").containsOnly(200);
         assertThat(answeredBadly).as("answers other than 200 while draining").isZero();

@@ -9,6 +9,7 @@ import dev.fairload.lb.servlet.TestBackend;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -309,6 +310,8 @@ class StandaloneJarIT {
     void sigterm_drainsRequestsInFlight_thenExitsZero() throws Exception {
         TestBackend slow = new TestBackend("slow");
         ExecutorService pool = Executors.newFixedThreadPool(4);
+        java.net.Socket keptAlive = new java.net.Socket();
+        String get = "GET /slow?ms=100 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         try (ProxyProcess p = ProxyProcess.started(
                 "--host",
                 "127.0.0.1",
@@ -336,9 +339,25 @@ class StandaloneJarIT {
                                     .filter(s -> s.target().startsWith("/slow"))
                                     .count()
                             == 4);
+            // A kept-alive connection, idle when the signal arrives.
+            keptAlive.setSoTimeout(10_000);
+            keptAlive.connect(new java.net.InetSocketAddress("127.0.0.1", p.port), 5_000);
+            keptAlive.getOutputStream().write(get.getBytes(StandardCharsets.ISO_8859_1));
+            String first = RawHttp.readResponse(keptAlive.getInputStream());
+            assertThat(RawHttp.status(first)).isEqualTo(200);
+            assertThat(first.toLowerCase(java.util.Locale.ROOT)).doesNotContain("connection: close");
             p.process.destroy(); // SIGTERM
             await().atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(10))
                     .until(() -> String.join("\n", p.lines()).contains("stopping"));
+            // While draining, a request on that connection is still served, and its response closes the connection.
+            keptAlive.getOutputStream().write(get.getBytes(StandardCharsets.ISO_8859_1));
+            String last = RawHttp.readResponse(keptAlive.getInputStream());
+            assertThat(RawHttp.status(last)).as(last).isEqualTo(200);
+            assertThat(last.toLowerCase(java.util.Locale.ROOT)).contains("\r\nconnection: close\r\n");
+            assertThat(keptAlive.getInputStream().read())
+                    .as("closed after the response")
+                    .isEqualTo(-1);
             assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", p.port).close())
                     .isInstanceOf(ConnectException.class);
             for (Future<Integer> f : inFlight) {
@@ -346,6 +365,7 @@ class StandaloneJarIT {
             }
             assertThat(p.awaitExit()).isZero();
         } finally {
+            keptAlive.close();
             pool.shutdownNow();
             slow.close();
         }

@@ -59,8 +59,13 @@ final class Traffic {
         t.ticker.scheduleAtFixedRate(
                 () -> {
                     for (int i = 0; i < perTick; i++) {
+                        // Stopped is checked before counting: await() expects an outcome for every request counted.
+                        if (t.stopped) {
+                            t.ticker.shutdown();
+                            return;
+                        }
                         int n = t.sent.getAndIncrement();
-                        if (n >= total || t.stopped) {
+                        if (n >= total) {
                             t.ticker.shutdown();
                             return;
                         }

@@ -1,0 +1,152 @@
+package dev.fairload.lb.servlet.standalone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fairload.lb.servlet.RawHttp;
+import dev.fairload.lb.servlet.TestBackend;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The standalone proxy's protection limits, each hit on purpose through a real listener on loopback: an over-long
+ * request target, too many header fields, more concurrent requests than allowed, and a client that never finishes
+ * its request line.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ProtectionLimitsTest {
+    @TempDir
+    Path dir;
+
+    private TestBackend backend;
+    private StandaloneProxy proxy;
+    private final ExecutorService pool = Executors.newFixedThreadPool(3);
+
+    @BeforeEach
+    void start() throws Exception {
+        backend = new TestBackend("b");
+        Path config = Files.writeString(
+                dir.resolve("proxy.yaml"),
+                String.join(
+                        "\n",
+                        "host: 127.0.0.1",
+                        "port: 0",
+                        "adminPort: 0",
+                        "healthCheckEnabled: false",
+                        "maxUriLength: 300",
+                        "maxRequestHeaders: 10",
+                        "maxConcurrentRequests: 2",
+                        "retryAfterSeconds: 7",
+                        "requestHeaderTimeoutMillis: 500",
+                        "backends:",
+                        "  - http://127.0.0.1:" + backend.port(),
+                        ""));
+        proxy = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
+        proxy.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        pool.shutdownNow();
+        if (proxy != null) {
+            proxy.stop();
+        }
+        backend.close();
+    }
+
+    private String exchange(String request) throws IOException {
+        return RawHttp.exchange(proxy.port(), request);
+    }
+
+    @Test
+    void requestTargetOverMaxUriLength_414_noBackendContacted() throws Exception {
+        String response = exchange("GET /" + "a".repeat(300) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).as(response).isEqualTo(414);
+        assertThat(response.toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
+        String atLimit = exchange("GET /" + "a".repeat(299) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertThat(RawHttp.status(atLimit)).as(atLimit).isEqualTo(200);
+        assertThat(backend.seen)
+                .singleElement()
+                .satisfies(s -> assertThat(s.target()).hasSize(300));
+    }
+
+    @Test
+    void moreThanMaxRequestHeaders_431_noBackendContacted() throws Exception {
+        StringBuilder headers = new StringBuilder("Host: x\r\n");
+        for (int i = 0; i < 10; i++) {
+            headers.append("X-Field-").append(i).append(": v\r\n");
+        }
+        String response = exchange("GET /h HTTP/1.1\r\n" + headers + "\r\n");
+
+        assertThat(RawHttp.status(response)).as(response).isEqualTo(431);
+        assertThat(response.toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
+        assertThat(backend.seen).isEmpty();
+    }
+
+    @Test
+    void overMaxConcurrentRequests_503AtOnceWithRetryAfter() throws Exception {
+        List<Future<String>> held = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            held.add(pool.submit(() -> exchange("GET /slow?ms=3000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+        }
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> backend.seen.stream()
+                                .filter(s -> s.target().startsWith("/slow"))
+                                .count()
+                        == 2);
+        long start = System.nanoTime();
+        String refused = exchange("GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(RawHttp.status(refused)).as(refused).isEqualTo(503);
+        assertThat(refused).contains("Retry-After: 7");
+        assertThat(took).as("refused at once, not queued").isLessThan(Duration.ofMillis(1500));
+        assertThat(backend.seen).noneMatch(s -> s.target().equals("/third"));
+        for (Future<String> f : held) {
+            assertThat(RawHttp.status(f.get(20, TimeUnit.SECONDS))).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void slowlorisPartialRequestLine_closedAfterRequestHeaderTimeout() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", proxy.port())) {
+            socket.setSoTimeout(10_000);
+            long start = System.nanoTime();
+            socket.getOutputStream().write("GET /slowloris HT".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            int read;
+            try {
+                read = in.read();
+                while (read != -1) {
+                    read = in.read(); // whatever Jetty says before closing
+                }
+            } catch (SocketException reset) {
+                read = -1;
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(read).isEqualTo(-1);
+            assertThat(took).isBetween(Duration.ofMillis(400), Duration.ofSeconds(5));
+        }
+        assertThat(backend.seen).isEmpty();
+    }
+}
