@@ -113,7 +113,8 @@ public final class ProxyServlet extends HttpServlet {
                 config.sessionCookieName(),
                 config.stickyCookie(),
                 config.stickyCookieName(),
-                config.retryAfterSeconds());
+                config.retryAfterSeconds(),
+                config.maxRetries());
         try {
             Forwarding.forward(request, response, settings, this::finished);
         } finally {

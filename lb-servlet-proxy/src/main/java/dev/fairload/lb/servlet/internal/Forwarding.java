@@ -61,7 +61,8 @@ public final class Forwarding {
             String sessionCookieName,
             boolean stickyCookie,
             String stickyCookieName,
-            int retryAfterSeconds) {}
+            int retryAfterSeconds,
+            int maxRetries) {}
 
     /** Told once when the exchange ends. */
     public interface Finish {
@@ -144,16 +145,26 @@ public final class Forwarding {
             finish.finished(method, path, null, 400, start);
             return;
         }
-        Call call = settings.client().newCall(upstream);
-        exchange.call = call;
-        Response answer;
-        try {
-            answer = call.execute();
-        } catch (IOException e) {
-            exchange.failed(call, e);
-            return;
+        for (int resends = 0; ; resends++) {
+            Call call = settings.client().newCall(upstream);
+            exchange.call = call;
+            Response answer;
+            try {
+                answer = call.execute();
+            } catch (IOException e) {
+                exchange.failed(call, e);
+                return;
+            }
+            Server failed = exchange.respond(answer, resends < settings.maxRetries());
+            if (failed == null) {
+                return;
+            }
+            // The server failed mid-body before anything reached the client: send the request to another one.
+            PickContext context = upstream.tag(PickContext.class);
+            upstream = upstream.newBuilder()
+                    .tag(PickContext.class, context.withExcluded(failed))
+                    .build();
         }
-        exchange.respond(answer);
     }
 
     // Request --------------------------------------------------------------------------------------------------
@@ -372,21 +383,25 @@ public final class Forwarding {
 
     // Response -------------------------------------------------------------------------------------------------
 
-    /** Streams {@code upstream} to the client; throws if it fails after the response was committed. */
-    private void respond(Response upstream) throws IOException {
+    /**
+     * Streams {@code upstream} to the client; throws if it fails after the response was committed. Returns the
+     * server to avoid when the upstream failed before anything was committed and {@code mayResend} the request (no
+     * body, idempotent method), after undoing what the response had set; null when the exchange is over.
+     */
+    private Server respond(Response upstream, boolean mayResend) throws IOException {
         Server server = upstream.request().tag(Server.class);
         String serverId = server != null ? server.id() : null;
         int code = upstream.code();
         try (upstream) {
             if (clientGone) {
                 finishOnce(0, serverId);
-                return;
+                return null;
             }
             boolean hasBody = !"HEAD".equals(method) && code != 204 && code != 304 && code >= 200;
             copyResponseHeaders(upstream, server, hasBody);
             if (!hasBody) {
                 finishOnce(code, serverId);
-                return;
+                return null;
             }
             stream(upstream.body(), upstream.header("Content-Length") == null);
             trailers = trailersOf(upstream);
@@ -396,9 +411,24 @@ public final class Forwarding {
             call.cancel();
             finishOnce(0, serverId);
         } catch (IOException | RuntimeException e) {
+            if (mayResend && server != null && resendable(upstream.request()) && !response.isCommitted()) {
+                response.reset(); // the failed server's status and headers, not yet sent
+                trailers = null;
+                return server;
+            }
             // Upstream failed mid-body (or before a byte was written): close the client's view of it too.
             abort(e, serverId);
         }
+        return null;
+    }
+
+    /** Safe to send again: an idempotent method (RFC 9110 section 9.2.2) and no body, so nothing was consumed. */
+    private boolean resendable(Request sent) {
+        return sent.body() == null
+                && switch (method) {
+                    case "GET", "HEAD", "OPTIONS", "TRACE" -> true;
+                    default -> false;
+                };
     }
 
     private void copyResponseHeaders(Response upstream, Server server, boolean hasBody) {

@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.LongAdder;
  * A backend on raw sockets whose behaviour a test switches at any time: answer normally, hang (accept and never
  * answer), answer 500 to everything, reset connections in the middle of the response body, or answer at one byte
  * per second. {@link #kill()} closes the listener and every connection; {@link #restart()} listens on the same port
- * again. It records which POST request ids reached it with their whole body.
+ * again. It records which POST request ids reached it.
  *
  * <p>Every thread it starts is a daemon thread of its own executor, stopped by {@link #close()}.
  */
@@ -48,7 +48,10 @@ final class FaultBackend implements AutoCloseable {
         return t;
     });
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
-    /** Ids (X-Request-Id) of POSTs whose whole body this backend read. */
+    /**
+     * Ids (X-Request-Id) of POSTs that reached this backend: recorded once their head is read, before the body, since
+     * a POST whose body is on its way when the backend dies was sent to it all the same (and must not be retried).
+     */
     final Set<String> postsReceived = ConcurrentHashMap.newKeySet();
 
     final AtomicLong requests = new AtomicLong();
@@ -153,13 +156,13 @@ final class FaultBackend implements AutoCloseable {
                         default -> {}
                     }
                 }
+                if ("POST".equals(method) && id != null) {
+                    postsReceived.add(id);
+                }
                 if (chunked) {
                     readChunked(in);
                 } else if (in.readNBytes(Math.toIntExact(length)).length < length) {
                     return; // the body did not arrive whole
-                }
-                if ("POST".equals(method) && id != null) {
-                    postsReceived.add(id);
                 }
                 Mode m = mode;
                 byte[] body = (name + " " + method + " " + path + "\n").getBytes(StandardCharsets.US_ASCII);
