@@ -83,7 +83,8 @@ final class FaultHarness implements AutoCloseable {
                 "readTimeoutMillis: 3000",
                 "responseHeadersTimeoutMillis: 1000",
                 "requestTimeoutMillis: 8000",
-                "maxRequestsPerServer: 64",
+                // The default (256): a restarted, cold proxy JVM (fault 8) briefly holds a few hundred requests.
+                "maxRequestsPerServer: 256",
                 // The fault backends' 500 means a broken instance: retried elsewhere like 502-504.
                 "retryOnStatus: [500, 502, 503, 504]",
                 "drainTimeout: 10"));

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (also appended to {@code target/fault-summary.txt}) with the figures that docs/reliability.md reports.
  *
  * <p>The proxy runs with short health intervals (checks every 2 s, 1 s timeout), a 1 s response-headers timeout per
- * attempt and 64 requests per server at most, so that each fault plays out in a few seconds.
+ * attempt and the default 256 requests per server at most, so that each fault plays out in a few seconds.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class FaultInjectionIT {
@@ -278,7 +278,7 @@ class FaultInjectionIT {
         Traffic traffic = h.traffic(RATE, 5);
         warmUp(traffic, 2);
         // Every request waits 20 ms at its backend, so that the steady traffic has requests in flight at the signal
-        // too, while staying well within the proxy's 3 x 64 per server even through a pause of the cold proxy JVM.
+        // too, while staying well within the proxy's 3 x 256 per server even through a pause of the cold proxy JVM.
         // Requests known to be in flight when the signal arrives wait 600 ms there (under the 1 s response-headers
         // timeout).
         List<okhttp3.Call> inFlight = new ArrayList<>();
