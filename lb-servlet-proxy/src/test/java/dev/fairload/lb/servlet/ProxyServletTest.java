@@ -161,6 +161,21 @@ class ProxyServletTest {
     }
 
     @Test
+    void overRequestTimeout_answers504Json() throws IOException {
+        // The whole-request deadline (OkHttp's call timeout) cancels the call: that is a timeout, not a client gone.
+        runtime.update(runtime.config().toBuilder()
+                .maxRetries(0)
+                .responseHeadersTimeoutMillis(300)
+                .requestTimeoutMillis(300)
+                .build());
+        try (Response r = get("/slow?ms=1500")) {
+            assertThat(r.code()).isEqualTo(504);
+            assertThat(r.body().string()).contains("\"error\"");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
+    }
+
+    @Test
     void webSocketUpgrade_answers501() throws IOException {
         String response = RawHttp.exchange(
                 proxy.port(),

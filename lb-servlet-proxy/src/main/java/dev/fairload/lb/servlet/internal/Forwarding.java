@@ -569,10 +569,12 @@ public final class Forwarding {
     }
 
     private void failed(Call call, IOException e) {
-        if (clientGone || call.isCanceled()) {
+        if (clientGone) {
+            // The client went away (a failed read or write of its side): nobody to answer.
             finishOnce(0, null);
             return;
         }
+        // A call cancelled by anything else is the request timeout (OkHttp's call timeout cancels the call): 504.
         int status;
         String message;
         if (Balancing.isOverloaded(e)) {

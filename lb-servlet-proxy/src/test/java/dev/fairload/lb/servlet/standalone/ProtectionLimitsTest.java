@@ -7,6 +7,7 @@ import dev.fairload.lb.servlet.RawHttp;
 import dev.fairload.lb.servlet.TestBackend;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The standalone proxy's protection limits, each hit on purpose through a real listener on loopback: an over-long
- * request target, too many header fields, more concurrent requests than allowed, and a client that never finishes
- * its request line.
+ * request target, too many header fields, more concurrent requests than allowed, a client that never finishes
+ * its request line, and one that trickles its request body.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ProtectionLimitsTest {
@@ -148,5 +150,68 @@ class ProtectionLimitsTest {
             assertThat(took).isBetween(Duration.ofMillis(400), Duration.ofSeconds(5));
         }
         assertThat(backend.seen).isEmpty();
+    }
+
+    @Test
+    void trickledRequestBody_releasedWithinRequestPlusIdleTimeout() throws Exception {
+        // Its own proxy: a 1 s request timeout and a 1 s idle timeout. The client sends one body byte every 300 ms, so
+        // the connection is never idle long enough for the idle timeout alone; the request timeout ends the upstream
+        // call and the next byte (or at most one idle timeout) releases the container thread.
+        Path config = Files.writeString(
+                dir.resolve("trickle.yaml"),
+                String.join(
+                        "\n",
+                        "host: 127.0.0.1",
+                        "port: 0",
+                        "adminPort: 0",
+                        "healthCheckEnabled: false",
+                        "requestTimeoutMillis: 1000",
+                        "idleTimeoutMillis: 1000",
+                        "responseHeadersTimeoutMillis: 1000",
+                        "backends:",
+                        "  - http://127.0.0.1:" + backend.port(),
+                        ""));
+        StandaloneProxy trickle = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
+        ScheduledExecutorService drip = Executors.newSingleThreadScheduledExecutor();
+        trickle.start();
+        try (Socket socket = new Socket("127.0.0.1", trickle.port())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            long start = System.nanoTime();
+            drip.scheduleAtFixedRate(
+                    () -> {
+                        try {
+                            out.write('x');
+                            out.flush();
+                        } catch (IOException closed) {
+                            throw new java.io.UncheckedIOException(closed); // ends the schedule
+                        }
+                    },
+                    0,
+                    300,
+                    TimeUnit.MILLISECONDS);
+            String answer;
+            try {
+                answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            } catch (SocketException reset) {
+                answer = "";
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(took).as(answer).isBetween(Duration.ofMillis(900), Duration.ofMillis(3500));
+            if (!answer.isEmpty()) {
+                assertThat(RawHttp.status(answer)).as(answer).isIn(408, 502, 504);
+            }
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> trickle.runtime().inFlightRequests() == 0
+                            && trickle.runtime().loadBalancer().metrics().inFlight() == 0);
+        } finally {
+            drip.shutdownNow();
+            trickle.stop();
+        }
+        assertThat(backend.seen).noneMatch(s -> s.target().equals("/upload") && s.bodyBytes() == 100_000);
     }
 }
