@@ -58,6 +58,9 @@ final class FaultBackend implements AutoCloseable {
     /** Requests by the first segment of their path ("/items", "/long", "/health"...). */
     private final Map<String, LongAdder> requestsByPrefix = new ConcurrentHashMap<>();
 
+    /** {@link System#nanoTime()} of the last {@link #kill()}, or 0. */
+    volatile long killedAtNanos;
+
     private volatile Mode mode = Mode.OK;
     private volatile ServerSocket listener;
 
@@ -86,6 +89,7 @@ final class FaultBackend implements AutoCloseable {
 
     /** Closes the listener and every open connection: connections are refused until {@link #restart()}. */
     void kill() {
+        killedAtNanos = System.nanoTime();
         ServerSocket l = listener;
         listener = null;
         closeQuietly(l);
