@@ -88,7 +88,15 @@ class OpenApiConformanceTest {
         // Errors, each against its documented response.
         check("post", "/api/servers", h.post("/api/servers", "{\"host\":\"127.0.0.1\"}"));
         check("post", "/api/servers", h.post("/api/servers", body));
-        check("post", "/api/servers", h.post("/api/servers", "{\"a\":\"" + "x".repeat(70_000) + "\"}"));
+        // Over 64 KiB: with Expect: 100-continue the client sends the body only if asked, so the 413 (decided from
+        // Content-Length) cannot race a body write into a connection the server has closed.
+        check(
+                "post",
+                "/api/servers",
+                h.call(new Request.Builder()
+                        .url(h.adminUrl("/api/servers"))
+                        .header("Expect", "100-continue")
+                        .post(RequestBody.create("{\"a\":\"" + "x".repeat(70_000) + "\"}", AdminHarness.JSON_TYPE))));
         check(
                 "post",
                 "/api/servers",
