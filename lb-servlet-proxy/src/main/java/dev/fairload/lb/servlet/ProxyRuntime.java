@@ -5,6 +5,7 @@ import dev.fairload.lb.event.Subscription;
 import dev.fairload.lb.health.OutlierDetection;
 import dev.fairload.lb.servlet.internal.Cidr;
 import dev.fairload.lb.servlet.internal.ConcurrencyLimit;
+import dev.fairload.lb.servlet.internal.Forwarding;
 import dev.fairload.lb.servlet.internal.UpstreamClients;
 import dev.fairload.lb.servlet.internal.UpstreamTls;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
+import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,7 +64,15 @@ public final class ProxyRuntime implements AutoCloseable {
     private volatile State state;
 
     /** Configuration and what is derived from it, swapped together. */
-    private record State(ProxyConfig config, List<Cidr> trustedProxies, UpstreamTls upstreamTls, OkHttpClient client) {}
+    /** The configuration in force with what is built from it; replaced whole (one volatile write) on update. */
+    private record State(UpstreamTls upstreamTls, Forwarding.Settings forwarding) {
+        ProxyConfig config() {
+            return forwarding.config();
+        }
+    }
+
+    /** Every upstream URL starts from this one, so the logical host is canonicalized once. */
+    private static final HttpUrl UPSTREAM_BASE = HttpUrl.get("http://" + UPSTREAM_HOST + "/");
 
     private ProxyRuntime(Builder b) {
         this.lb = b.lb;
@@ -111,12 +121,12 @@ public final class ProxyRuntime implements AutoCloseable {
 
     /** The configuration in force. */
     public ProxyConfig config() {
-        return state.config;
+        return state.config();
     }
 
     /** The balanced upstream client for the configuration in force; requests go to {@code http://}{@link #UPSTREAM_HOST}. */
     public OkHttpClient client() {
-        return state.client;
+        return state.forwarding.client();
     }
 
     /**
@@ -150,7 +160,7 @@ public final class ProxyRuntime implements AutoCloseable {
         Objects.requireNonNull(config, "config");
         ProxyConfig previous;
         synchronized (this) {
-            previous = state.config;
+            previous = state.config();
             if (previous.equals(config)) {
                 return previous;
             }
@@ -187,7 +197,7 @@ public final class ProxyRuntime implements AutoCloseable {
      */
     public ProxyConfig update(Map<String, ?> fields) {
         synchronized (this) {
-            ProxyConfig next = state.config.toBuilder().setAll(fields).build();
+            ProxyConfig next = state.config().toBuilder().setAll(fields).build();
             update(next);
             return next;
         }
@@ -233,18 +243,19 @@ public final class ProxyRuntime implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "ProxyRuntime{" + lb + ", " + state.config + "}";
+        return "ProxyRuntime{" + lb + ", " + state.config() + "}";
     }
 
     // Used by the servlet ------------------------------------------------------------------------------------
 
-    List<Cidr> trustedProxyRanges() {
-        return state.trustedProxies;
+    /** The forwarding settings of the configuration in force, with its upstream client; one volatile read. */
+    Forwarding.Settings forwardingSettings() {
+        return state.forwarding;
     }
 
     /** A permit to handle one request, or null when the proxy is at its concurrency limit. */
     ConcurrencyLimit.Permit tryAdmit() {
-        return concurrency.tryAcquire(state.config.maxConcurrentRequests());
+        return concurrency.tryAcquire(state.config().maxConcurrentRequests());
     }
 
     boolean hasExchangeListeners() {
@@ -274,7 +285,7 @@ public final class ProxyRuntime implements AutoCloseable {
                 config.writeTimeoutMillis(),
                 tls);
         client = clients.withDeadlines(client, config.requestTimeoutMillis(), config.responseHeadersTimeoutMillis());
-        return new State(config, ranges, tls, client);
+        return new State(tls, new Forwarding.Settings(config, lb, client, UPSTREAM_BASE, ranges));
     }
 
     private static String changes(ProxyConfig previous, ProxyConfig next) {

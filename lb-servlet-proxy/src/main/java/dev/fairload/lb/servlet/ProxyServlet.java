@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Enumeration;
 import java.util.Objects;
-import okhttp3.HttpUrl;
 
 /**
  * A reverse proxy as a servlet (Servlet 6.0, {@code jakarta}): every request it receives is forwarded
@@ -68,8 +67,6 @@ import okhttp3.HttpUrl;
 public final class ProxyServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
 
-    private static final HttpUrl UPSTREAM_BASE = HttpUrl.get("http://" + ProxyRuntime.UPSTREAM_HOST + "/");
-
     private final transient ProxyRuntime runtime;
 
     /** A servlet forwarding through {@code runtime}. */
@@ -85,7 +82,9 @@ public final class ProxyServlet extends HttpServlet {
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response)
             throws ServletException, IOException {
-        ProxyConfig config = runtime.config();
+        // One read of the runtime's state: the configuration and the forwarding settings built from it always match.
+        Forwarding.Settings settings = runtime.forwardingSettings();
+        ProxyConfig config = settings.config();
         long start = System.nanoTime();
         int refusal = refusal(request, config);
         if (refusal != 0) {
@@ -103,18 +102,6 @@ public final class ProxyServlet extends HttpServlet {
             finished(request.getMethod(), Forwarding.forwardPath(request), null, 503, start);
             return;
         }
-        Forwarding.Settings settings = new Forwarding.Settings(
-                runtime.loadBalancer(),
-                runtime.client(),
-                UPSTREAM_BASE,
-                config.preserveHost(),
-                runtime.trustedProxyRanges(),
-                config.sessionPersistence(),
-                config.sessionCookieName(),
-                config.stickyCookie(),
-                config.stickyCookieName(),
-                config.retryAfterSeconds(),
-                config.maxRetries());
         try {
             Forwarding.forward(request, response, settings, this::finished);
         } finally {

@@ -25,26 +25,6 @@ public record CallSettings(
         String hashCookie,
         Set<Integer> retryOnStatus) {
 
-    /** With the default retryable statuses, 502, 503 and 504. */
-    public CallSettings(
-            int maxRetries,
-            IntervalFunction backoff,
-            boolean preserveHostHeader,
-            String sessionHeader,
-            String sessionCookie,
-            String hashHeader,
-            String hashCookie) {
-        this(
-                maxRetries,
-                backoff,
-                preserveHostHeader,
-                sessionHeader,
-                sessionCookie,
-                hashHeader,
-                hashCookie,
-                Set.of(502, 503, 504));
-    }
-
     /** Whether a response with this status is retried (for a request that may be retried at all). */
     boolean isRetryableStatus(int code) {
         return code >= 500 && retryOnStatus.contains(code);

@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fairload.lb.PickContext;
 import java.util.List;
+import java.util.Set;
 import okhttp3.Request;
 import org.junit.jupiter.api.Test;
 
 class StickyKeysTest {
-    private static final CallSettings KEYS = new CallSettings(3, null, false, "X-Session", "SID", "X-User", "uid");
-    private static final CallSettings NO_KEYS = new CallSettings(3, null, false, null, null, null, null);
+    private static final CallSettings KEYS =
+            new CallSettings(3, null, false, "X-Session", "SID", "X-User", "uid", Set.of(502, 503, 504));
+    private static final CallSettings NO_KEYS =
+            new CallSettings(3, null, false, null, null, null, null, Set.of(502, 503, 504));
 
     @Test
     void cookieValue_findsNamedCookieAmongOthers() {

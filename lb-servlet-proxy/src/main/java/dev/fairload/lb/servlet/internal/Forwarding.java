@@ -3,6 +3,7 @@ package dev.fairload.lb.servlet.internal;
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.PickContext;
 import dev.fairload.lb.Server;
+import dev.fairload.lb.servlet.ProxyConfig;
 import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -50,19 +51,16 @@ public final class Forwarding {
     private static final Set<String> REQUIRES_BODY = Set.of("POST", "PUT", "PATCH", "PROPPATCH", "REPORT");
     private static final Set<String> NO_BODY_ON_H2_WITHOUT_LENGTH = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
 
-    /** What one request needs from the proxy's configuration; read once at the start of the request. */
+    /**
+     * What a request needs from the proxy's configuration, built once per configuration (not per request) by the
+     * runtime, together with the upstream client of that configuration.
+     */
     public record Settings(
+            ProxyConfig config,
             LoadBalancer lb,
             OkHttpClient client,
             HttpUrl upstreamBase,
-            boolean preserveHost,
-            List<Cidr> trustedProxies,
-            boolean sessionPersistence,
-            String sessionCookieName,
-            boolean stickyCookie,
-            String stickyCookieName,
-            int retryAfterSeconds,
-            int maxRetries) {}
+            List<Cidr> trustedProxies) {}
 
     /** Told once when the exchange ends. */
     public interface Finish {
@@ -155,7 +153,7 @@ public final class Forwarding {
                 exchange.failed(call, e);
                 return;
             }
-            Server failed = exchange.respond(answer, resends < settings.maxRetries());
+            Server failed = exchange.respond(answer, resends < settings.config().maxRetries());
             if (failed == null) {
                 return;
             }
@@ -210,7 +208,7 @@ public final class Forwarding {
             headers.add("Accept-Encoding", "identity");
         }
         String host = clientHost();
-        if (settings.preserveHost() && host != null) {
+        if (settings.config().preserveHost() && host != null) {
             headers.add("Host", host);
         }
 
@@ -218,7 +216,7 @@ public final class Forwarding {
         headers.add("Via", viaProtocol(request.getProtocol()) + " " + VIA);
 
         PickContext.Builder context = PickContext.builder().clientAddress(clientAddress);
-        if (settings.sessionPersistence()) {
+        if (settings.config().sessionPersistence()) {
             readStickyCookies();
             context.sessionKey(requestSessionKey).stickyToken(requestStickyToken);
         }
@@ -358,10 +356,10 @@ public final class Forwarding {
             if (value == null || value.isEmpty() || value.length() > 512) {
                 continue;
             }
-            if (cookie.getName().equals(settings.sessionCookieName())) {
+            if (cookie.getName().equals(settings.config().sessionCookieName())) {
                 requestSessionKey = value;
-            } else if (settings.stickyCookie()
-                    && cookie.getName().equals(settings.stickyCookieName())
+            } else if (settings.config().stickyCookie()
+                    && cookie.getName().equals(settings.config().stickyCookieName())
                     && isToken(value)) {
                 requestStickyToken = value; // anything else is treated as absent: a new assignment
             }
@@ -443,7 +441,7 @@ public final class Forwarding {
                 continue;
             }
             String value = headers.value(i);
-            if (lower.equals("set-cookie") && settings.sessionPersistence()) {
+            if (lower.equals("set-cookie") && settings.config().sessionPersistence()) {
                 bindSession(value, server);
             }
             if (copied.add(lower)) {
@@ -462,7 +460,7 @@ public final class Forwarding {
                 // OkHttp already refused bodies with a malformed length; nothing to pass on
             }
         }
-        if (settings.sessionPersistence() && settings.stickyCookie() && server != null) {
+        if (settings.config().sessionPersistence() && settings.config().stickyCookie() && server != null) {
             String token = server.stickyToken();
             if (!token.equals(requestStickyToken)) {
                 response.addHeader("Set-Cookie", stickyCookie(token));
@@ -486,7 +484,7 @@ public final class Forwarding {
         if (cookiePath.isEmpty()) {
             cookiePath = "/";
         }
-        return settings.stickyCookieName() + "=" + token + "; Path=" + cookiePath + "; HttpOnly; SameSite=Lax"
+        return settings.config().stickyCookieName() + "=" + token + "; Path=" + cookiePath + "; HttpOnly; SameSite=Lax"
                 + (request.isSecure() ? "; Secure" : "");
     }
 
@@ -496,7 +494,7 @@ public final class Forwarding {
         if (eq <= 0 || server == null) {
             return;
         }
-        if (!setCookie.substring(0, eq).strip().equals(settings.sessionCookieName())) {
+        if (!setCookie.substring(0, eq).strip().equals(settings.config().sessionCookieName())) {
             return;
         }
         int semi = setCookie.indexOf(';', eq);
@@ -603,7 +601,7 @@ public final class Forwarding {
 
     private void setRetryAfter() {
         if (!response.isCommitted()) {
-            response.setHeader("Retry-After", Integer.toString(settings.retryAfterSeconds()));
+            response.setHeader("Retry-After", Integer.toString(settings.config().retryAfterSeconds()));
         }
     }
 
