@@ -53,6 +53,9 @@ final class FaultBackend implements AutoCloseable {
      * a POST whose body is on its way when the backend dies was sent to it all the same (and must not be retried).
      */
     final Set<String> postsReceived = ConcurrentHashMap.newKeySet();
+    /** POSTs whose id this backend had already received: a POST sent twice. */
+    final java.util.concurrent.atomic.AtomicInteger postsReceivedTwice =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     final AtomicLong requests = new AtomicLong();
     /** Requests by the first segment of their path ("/items", "/long", "/health"...). */
@@ -160,8 +163,8 @@ final class FaultBackend implements AutoCloseable {
                         default -> {}
                     }
                 }
-                if ("POST".equals(method) && id != null) {
-                    postsReceived.add(id);
+                if ("POST".equals(method) && id != null && !postsReceived.add(id)) {
+                    postsReceivedTwice.incrementAndGet();
                 }
                 if (chunked) {
                     readChunked(in);

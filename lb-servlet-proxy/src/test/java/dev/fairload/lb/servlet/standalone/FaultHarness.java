@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +40,9 @@ final class FaultHarness implements AutoCloseable {
     final Path dir;
     final Path configFile;
     final Path stateFile;
-    final int port;
+    /** The proxy's port: chosen by the proxy at its first start, then kept for restarts. */
+    volatile int port;
+
     ProxyProcess proxy;
 
     final OkHttpClient client;
@@ -66,14 +67,13 @@ final class FaultHarness implements AutoCloseable {
                 .readTimeout(15, TimeUnit.SECONDS)
                 .callTimeout(20, TimeUnit.SECONDS)
                 .build();
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
         configFile = dir.resolve("proxy.yaml");
         stateFile = dir.resolve("state.json");
         List<String> lines = new ArrayList<>(List.of(
                 "host: 127.0.0.1",
-                "port: " + port,
+                // The proxy binds a free port itself (no gap between choosing a port and binding it);
+                // startProxy() then pins that port so that a restart (faults 8 and 9) comes back on it.
+                "port: 0",
                 "adminPort: 0",
                 "algorithm: round_robin",
                 "maxRetries: 2",
@@ -144,6 +144,13 @@ final class FaultHarness implements AutoCloseable {
 
     void startProxy() throws Exception {
         proxy = ProxyProcess.started("--config", configFile.toString(), "--state", stateFile.toString());
+        if (port == 0) {
+            port = proxy.port;
+            String config = Files.readString(configFile);
+            Files.writeString(configFile, config.replace("\nport: 0\n", "\nport: " + port + "\n"));
+        } else {
+            assertThat(proxy.port).as("restarted proxy's port").isEqualTo(port);
+        }
     }
 
     FaultBackend backend(String name) {
