@@ -333,4 +333,40 @@ class ProxyHeadersAndProtocolTest {
     static void drain(Response r) throws IOException {
         r.body().source().skip(Long.MAX_VALUE);
     }
+
+    /**
+     * A reverse proxy is never a forward proxy: an absolute-form target goes to a pool server (its path only),
+     * CONNECT is refused with 405, and {@code OPTIONS *} never reaches another host. A canary listener named in those
+     * targets must see no connection.
+     */
+    @Test
+    void forwardProxyTargets_neverReachTheNamedHost() throws Exception {
+        start(ProxyConfig.defaults(), "/*");
+        try (java.net.ServerSocket canary =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            canary.setSoTimeout(1);
+            String named = "127.0.0.1:" + canary.getLocalPort();
+
+            String absolute = RawHttp.exchange(
+                    proxy.port(),
+                    "GET http://" + named + "/abs?q=1 HTTP/1.1\r\nHost: " + named + "\r\nConnection: close\r\n\r\n");
+            assertThat(RawHttp.status(absolute)).as(absolute).isEqualTo(200);
+            assertThat(onlySeen().target()).isEqualTo("/abs?q=1");
+
+            String connect = RawHttp.exchange(
+                    proxy.port(), "CONNECT " + named + " HTTP/1.1\r\nHost: " + named + "\r\nConnection: close\r\n\r\n");
+            assertThat(RawHttp.status(connect)).as(connect).isEqualTo(405);
+
+            String star = RawHttp.exchange(
+                    proxy.port(), "OPTIONS * HTTP/1.1\r\nHost: " + named + "\r\nConnection: close\r\n\r\n");
+            assertThat(RawHttp.status(star)).as(star).isBetween(200, 499); // the container answers it (404)
+
+            assertThat(a.seen.size() + b.seen.size())
+                    .as("requests forwarded besides the absolute-form GET")
+                    .isLessThanOrEqualTo(1);
+            org.assertj.core.api.Assertions.assertThatThrownBy(canary::accept)
+                    .as("connections to the named host")
+                    .isInstanceOf(java.net.SocketTimeoutException.class);
+        }
+    }
 }

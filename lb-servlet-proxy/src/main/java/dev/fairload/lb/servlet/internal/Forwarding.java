@@ -150,7 +150,7 @@ public final class Forwarding {
             try {
                 answer = call.execute();
             } catch (IOException e) {
-                exchange.failed(call, e);
+                exchange.failed(call, e, resends > 0);
                 return;
             }
             Server failed = exchange.respond(answer, resends < settings.config().maxRetries());
@@ -566,7 +566,12 @@ public final class Forwarding {
         }
     }
 
-    private void failed(Call call, IOException e) {
+    /**
+     * Answers a call that failed before any response: 503 (overloaded or no server), 504 (timeout) or 502. When the
+     * call was a resend after a server failed mid-body ({@code resent}), finding no other server is that failure:
+     * 502, not "no healthy servers".
+     */
+    private void failed(Call call, IOException e, boolean resent) {
         if (clientGone) {
             // The client went away (a failed read or write of its side): nobody to answer.
             finishOnce(0, null);
@@ -580,7 +585,7 @@ public final class Forwarding {
             status = 503;
             message = ErrorResponses.OVERLOADED;
             setRetryAfter();
-        } else if (Balancing.isNoServer(e)) {
+        } else if (Balancing.isNoServer(e) && !resent) {
             status = 503;
             message = ErrorResponses.NO_SERVER;
             setRetryAfter();

@@ -1,0 +1,179 @@
+package dev.fairload.lb.servlet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.fairload.lb.LoadBalancer;
+import dev.fairload.lb.Server;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okio.BufferedSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A backend that breaks off its response mid-body (connection reset): before the proxy has committed anything the
+ * client gets a clean 502; once the response is under way, the client must see the truncation (a short
+ * fixed-length body, a chunked body without its last chunk), never a response that looks complete.
+ */
+class UpstreamTruncationTest {
+    private static final int COMMITTED = 1024 * 1024; // far beyond the proxy's response buffer
+
+    private final OkHttpClient client = new OkHttpClient.Builder()
+            .retryOnConnectionFailure(false)
+            .readTimeout(10, TimeUnit.SECONDS)
+            .callTimeout(20, TimeUnit.SECONDS)
+            .build();
+    private TruncatingBackend backend;
+    private LoadBalancer lb;
+    private ProxyRuntime runtime;
+    private JettyProxy proxy;
+
+    private void start(boolean chunked, int sent, int declared) throws Exception {
+        backend = new TruncatingBackend(chunked, sent, declared);
+        lb = LoadBalancer.builder()
+                .name("truncation")
+                .addServer(Server.of("127.0.0.1", backend.port()))
+                .build();
+        runtime = ProxyRuntime.builder(lb)
+                .config(ProxyConfig.builder().readTimeoutMillis(5_000).build())
+                .closeBalancer(true)
+                .build();
+        proxy = new JettyProxy(runtime, "/*");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (runtime != null) {
+            runtime.close();
+        }
+        if (backend != null) {
+            backend.close();
+        }
+        client.dispatcher().executorService().shutdown();
+        client.connectionPool().evictAll();
+    }
+
+    @Test
+    void fixedLengthBodyCutAfterCommit_clientSeesShortBody() throws Exception {
+        start(false, COMMITTED, 4 * COMMITTED);
+        assertTruncated();
+    }
+
+    @Test
+    void chunkedBodyCutAfterCommit_clientSeesNoLastChunk() throws Exception {
+        start(true, COMMITTED, 0);
+        assertTruncated();
+    }
+
+    @Test
+    void bodyCutBeforeCommit_clientGets502Json() throws Exception {
+        start(false, 10, 100);
+        try (Response r = client.newCall(
+                        new Request.Builder().url(proxy.url("/small")).build())
+                .execute()) {
+            assertThat(r.code()).isEqualTo(502);
+            assertThat(r.body().string()).isEqualTo("{\"error\":\"Bad gateway\"}");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
+    }
+
+    private void assertTruncated() throws IOException {
+        try (Response r = client.newCall(
+                        new Request.Builder().url(proxy.url("/big")).build())
+                .execute()) {
+            assertThat(r.code()).isEqualTo(200);
+            BufferedSource body = r.body().source();
+            long[] read = {0};
+            assertThatThrownBy(() -> {
+                        byte[] buf = new byte[65536];
+                        for (int n; (n = body.read(buf)) != -1; ) {
+                            read[0] += n;
+                        }
+                    })
+                    .as("reading a body the backend broke off")
+                    .isInstanceOf(IOException.class);
+            assertThat(read[0]).isLessThanOrEqualTo(COMMITTED);
+        }
+        assertThat(backend.requests.get())
+                .as("requests the backend saw (no resend)")
+                .isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
+    }
+
+    /** Answers every request with a 200 whose body it resets after {@code sent} bytes. */
+    private static final class TruncatingBackend implements AutoCloseable {
+        final AtomicInteger requests = new AtomicInteger();
+        private final ServerSocket listener;
+        private final Thread acceptor;
+
+        TruncatingBackend(boolean chunked, int sent, int declared) throws IOException {
+            listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            acceptor = new Thread(
+                    () -> {
+                        while (!listener.isClosed()) {
+                            try (Socket s = listener.accept()) {
+                                serve(s, chunked, sent, declared);
+                            } catch (IOException e) {
+                                // closed listener, or the proxy hung up first
+                            }
+                        }
+                    },
+                    "truncating-backend");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        private void serve(Socket s, boolean chunked, int sent, int declared) throws IOException {
+            InputStream in = s.getInputStream();
+            // the request has no body: read up to the blank line
+            for (int state = 0, b; state < 4 && (b = in.read()) != -1; ) {
+                state = (b == (state % 2 == 0 ? '\r' : '\n')) ? state + 1 : 0;
+            }
+            requests.incrementAndGet();
+            OutputStream out = s.getOutputStream();
+            String head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                    + (chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: " + declared + "\r\n")
+                    + "\r\n";
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = new byte[8192];
+            for (int left = sent; left > 0; left -= chunk.length) {
+                int n = Math.min(left, chunk.length);
+                if (chunked) {
+                    out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                }
+                out.write(chunk, 0, n);
+                if (chunked) {
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+            }
+            out.flush();
+            s.setSoLinger(true, 0); // close with a reset: no last chunk, no more bytes
+        }
+
+        @Override
+        public void close() throws Exception {
+            listener.close();
+            acceptor.join(5_000);
+        }
+    }
+}
