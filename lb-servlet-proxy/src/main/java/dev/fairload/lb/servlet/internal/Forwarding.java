@@ -48,6 +48,36 @@ import okio.BufferedSource;
  */
 public final class Forwarding {
     private static final String VIA = "fairload";
+    /** RFC 9110 section 9.2.2. */
+    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
+
+    /**
+     * The empty body of a non-idempotent request. One-shot, so that OkHttp never sends the request again on its own
+     * after a failure on a pooled connection: the server may have acted on it, and RFC 9110 (section 9.2.2) forbids
+     * a proxy to retry it. Requests with a body are one-shot already ({@link StreamingRequestBody}).
+     */
+    private static final RequestBody EMPTY_ONE_SHOT = new RequestBody() {
+        @Override
+        public okhttp3.MediaType contentType() {
+            return null;
+        }
+
+        @Override
+        public long contentLength() {
+            return 0;
+        }
+
+        @Override
+        public boolean isOneShot() {
+            return true;
+        }
+
+        @Override
+        public void writeTo(okio.BufferedSink sink) {
+            // nothing to send
+        }
+    };
+
     private static final Set<String> REQUIRES_BODY = Set.of("POST", "PUT", "PATCH", "PROPPATCH", "REPORT");
     private static final Set<String> NO_BODY_ON_H2_WITHOUT_LENGTH = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
 
@@ -341,7 +371,7 @@ public final class Forwarding {
             return new StreamingRequestBody(request.getInputStream(), length, () -> clientGone = true);
         }
         if (REQUIRES_BODY.contains(method) || request.getContentLengthLong() == 0) {
-            return RequestBody.create(new byte[0], null);
+            return IDEMPOTENT.contains(method) ? RequestBody.create(new byte[0], null) : EMPTY_ONE_SHOT;
         }
         return null;
     }

@@ -14,21 +14,25 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
+import okhttp3.RequestBody;
 import okhttp3.Response;
 import okio.BufferedSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A backend that breaks off its response mid-body (connection reset): before the proxy has committed anything the
- * client gets a clean 502; once the response is under way, the client must see the truncation (a short
- * fixed-length body, a chunked body without its last chunk), never a response that looks complete.
+ * A backend that resets its connection. Mid-body: before the proxy has committed anything the client gets a clean
+ * 502; once the response is under way, the client must see the truncation (a short fixed-length body, a chunked
+ * body without its last chunk), never a response that looks complete. Right after reading a POST: 502, and the POST
+ * reached the backend exactly once, on a fresh or a pooled connection (RFC 9110 section 9.2.2: a proxy never
+ * retries a non-idempotent request on its own).
  */
-class UpstreamTruncationTest {
+class UpstreamFailureTest {
     private static final int COMMITTED = 1024 * 1024; // far beyond the proxy's response buffer
 
     private final OkHttpClient client = new OkHttpClient.Builder()
@@ -93,6 +97,54 @@ class UpstreamTruncationTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
     }
 
+    @Test
+    void resetAfterReadingPost_answers502_sentOnce() throws Exception {
+        start(false, -1, 0);
+        for (RequestBody body : List.of(RequestBody.create(new byte[0]), RequestBody.create(new byte[] {'x'}))) {
+            int before = backend.requests.get();
+            try (Response r = client.newCall(new Request.Builder()
+                            .url(proxy.url("/order"))
+                            .post(body)
+                            .build())
+                    .execute()) {
+                assertThat(r.code()).isEqualTo(502);
+            }
+            assertThat(backend.requests.get() - before)
+                    .as("times a POST of %s bytes reached the backend", body.contentLength())
+                    .isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
+    }
+
+    /**
+     * The same on a pooled keep-alive connection: a failure after the request was sent must not be taken for a
+     * stale connection and silently resent (a POST acted on twice).
+     */
+    @Test
+    void resetAfterReadingPostOnPooledConnection_answers502_sentOnce() throws Exception {
+        start(false, -1, 0);
+        backend.keepFirst = true;
+        for (RequestBody body : List.of(RequestBody.create(new byte[0]), RequestBody.create(new byte[] {'x'}))) {
+            try (Response r = client.newCall(
+                            new Request.Builder().url(proxy.url("/warm")).build())
+                    .execute()) {
+                assertThat(r.body().string()).isEqualTo("ok");
+            }
+            int before = backend.requests.get();
+            try (Response r = client.newCall(new Request.Builder()
+                            .url(proxy.url("/order"))
+                            .post(body)
+                            .build())
+                    .execute()) {
+                assertThat(r.code()).isEqualTo(502);
+            }
+            assertThat(backend.requests.get() - before)
+                    .as("times a POST of %s bytes reached the backend", body.contentLength())
+                    .isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
+    }
+
     private void assertTruncated() throws IOException {
         try (Response r = client.newCall(
                         new Request.Builder().url(proxy.url("/big")).build())
@@ -119,6 +171,7 @@ class UpstreamTruncationTest {
     /** Answers every request with a 200 whose body it resets after {@code sent} bytes. */
     private static final class TruncatingBackend implements AutoCloseable {
         final AtomicInteger requests = new AtomicInteger();
+        volatile boolean keepFirst;
         private final ServerSocket listener;
         private final Thread acceptor;
 
@@ -145,11 +198,20 @@ class UpstreamTruncationTest {
 
         private void serve(Socket s, boolean chunked, int sent, int declared) throws IOException {
             InputStream in = s.getInputStream();
-            // the request has no body: read up to the blank line
-            for (int state = 0, b; state < 4 && (b = in.read()) != -1; ) {
-                state = (b == (state % 2 == 0 ? '\r' : '\n')) ? state + 1 : 0;
-            }
+            readHead(in);
             requests.incrementAndGet();
+            if (keepFirst) {
+                // a healthy first exchange leaves a pooled keep-alive connection behind
+                s.getOutputStream()
+                        .write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                readHead(in);
+                requests.incrementAndGet();
+            }
+            if (sent < 0) {
+                s.setSoLinger(true, 0); // reset before any answer: the request may have been acted on
+                return;
+            }
             OutputStream out = s.getOutputStream();
             String head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
                     + (chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: " + declared + "\r\n")
@@ -168,6 +230,13 @@ class UpstreamTruncationTest {
             }
             out.flush();
             s.setSoLinger(true, 0); // close with a reset: no last chunk, no more bytes
+        }
+
+        /** Reads up to the blank line ending a request's head (bodies are at most 1 byte and left unread). */
+        private static void readHead(InputStream in) throws IOException {
+            for (int state = 0, b; state < 4 && (b = in.read()) != -1; ) {
+                state = (b == (state % 2 == 0 ? '\r' : '\n')) ? state + 1 : 0;
+            }
         }
 
         @Override
