@@ -58,6 +58,12 @@ import okhttp3.Response;
  *       written, and never for a cancelled call.
  * </ul>
  *
+ * <p>OkHttp's own retry runs below this interceptor: with {@code retryOnConnectionFailure} on (OkHttp's default), a
+ * request that fails on a reused keep-alive connection is sent again on a new one to the same server, whatever its
+ * method, unless its body is one-shot. For a POST that must reach a server at most once, build the client with
+ * {@code retryOnConnectionFailure(false)} (failures before sending are still retried here) or give it a one-shot
+ * body.
+ *
  * <p><b>Failures.</b> With no server to pick, the call fails with {@link NoServerAvailableException} naming
  * the service and the reason. When every attempt fails with an exception, the last attempt's exception is
  * thrown as it is (a {@link java.net.SocketTimeoutException} stays one), with the earlier attempts'

@@ -60,7 +60,8 @@ public final class ProxyConfig {
             "requestTimeoutMillis",
             "retryAfterSeconds",
             "retryOnStatus",
-            "baseEjectionTime");
+            "baseEjectionTime",
+            "upstreamIdleTimeoutMillis");
 
     public static final int MAX_RETRIES_LIMIT = 10;
 
@@ -99,6 +100,7 @@ public final class ProxyConfig {
     private final int retryAfterSeconds;
     private final List<Integer> retryOnStatus;
     private final int baseEjectionTime;
+    private final int upstreamIdleTimeoutMillis;
 
     private ProxyConfig(Builder b) {
         this.algorithm = b.algorithm;
@@ -136,6 +138,7 @@ public final class ProxyConfig {
         this.retryAfterSeconds = b.retryAfterSeconds;
         this.retryOnStatus = List.copyOf(b.retryOnStatus);
         this.baseEjectionTime = b.baseEjectionTime;
+        this.upstreamIdleTimeoutMillis = b.upstreamIdleTimeoutMillis;
     }
 
     /** A builder holding the defaults. */
@@ -356,6 +359,16 @@ public final class ProxyConfig {
         return baseEjectionTime;
     }
 
+    /**
+     * Upstream: how long an idle keep-alive connection to a backend is kept for reuse, in milliseconds. Keep it below
+     * the backends' own idle timeout (5 s for Node.js, Apache httpd and uvicorn), so that a request is not written
+     * to a connection the backend is closing: an idempotent request would be sent again, but a POST would get a 502,
+     * since the proxy cannot know whether the backend acted on it. 100-3600000. Default 4000. Read at start.
+     */
+    public int upstreamIdleTimeoutMillis() {
+        return upstreamIdleTimeoutMillis;
+    }
+
     /** The strategy named by {@link #algorithm()}. */
     public Strategy strategy() {
         return Strategy.byName(algorithm);
@@ -403,6 +416,7 @@ public final class ProxyConfig {
         m.put("retryAfterSeconds", retryAfterSeconds);
         m.put("retryOnStatus", retryOnStatus);
         m.put("baseEjectionTime", baseEjectionTime);
+        m.put("upstreamIdleTimeoutMillis", upstreamIdleTimeoutMillis);
         return Collections.unmodifiableMap(m);
     }
 
@@ -444,6 +458,7 @@ public final class ProxyConfig {
         b.retryAfterSeconds = retryAfterSeconds;
         b.retryOnStatus = retryOnStatus;
         b.baseEjectionTime = baseEjectionTime;
+        b.upstreamIdleTimeoutMillis = upstreamIdleTimeoutMillis;
         return b;
     }
 
@@ -503,6 +518,7 @@ public final class ProxyConfig {
         private int retryAfterSeconds = 1;
         private List<Integer> retryOnStatus = List.of(502, 503, 504);
         private int baseEjectionTime = 30;
+        private int upstreamIdleTimeoutMillis = 4_000;
 
         private Builder() {}
 
@@ -727,6 +743,12 @@ public final class ProxyConfig {
             return this;
         }
 
+        /** @throws IllegalArgumentException if outside 100-3600000 */
+        public Builder upstreamIdleTimeoutMillis(int value) {
+            this.upstreamIdleTimeoutMillis = range("upstreamIdleTimeoutMillis", value, 100, 3_600_000);
+            return this;
+        }
+
         /**
          * Sets one field by its JSON name, with a JSON-like value: string, boolean, integral number (a
          * {@link Number} with no fraction), null for the optional paths, a list of strings for {@code
@@ -773,6 +795,7 @@ public final class ProxyConfig {
                 case "retryAfterSeconds" -> retryAfterSeconds(integer(field, value));
                 case "retryOnStatus" -> retryOnStatus(integerList(field, value));
                 case "baseEjectionTime" -> baseEjectionTime(integer(field, value));
+                case "upstreamIdleTimeoutMillis" -> upstreamIdleTimeoutMillis(integer(field, value));
                 default ->
                     throw new IllegalArgumentException(
                             field + ": unknown field (expected one of: " + String.join(", ", FIELDS) + ")");

@@ -91,7 +91,7 @@ public final class ProxyRuntime implements AutoCloseable {
         if (!lb.strategy().name().equals(config.algorithm())) {
             lb.strategy(config.strategy());
         }
-        this.clients = new UpstreamClients(lb, UPSTREAM_HOST, b.baseClient);
+        this.clients = new UpstreamClients(lb, UPSTREAM_HOST, b.baseClient, config.upstreamIdleTimeoutMillis());
         this.state = newState(config, null);
         lb.maxInFlightPerServer(config.maxRequestsPerServer());
         applyEjectionTime(config);

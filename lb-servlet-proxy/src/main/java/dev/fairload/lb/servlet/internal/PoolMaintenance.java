@@ -18,8 +18,8 @@ import okhttp3.internal.connection.ConnectionListener;
  * <p>Why: OkHttp schedules its pool's cleanup task each time a connection goes idle, which for a proxy is once per
  * request: measured at 0.7 thread wake-ups per proxied request (the pool's task thread ran about 68,000 times for
  * 96,000 requests), each a context switch plus a scan of every pooled connection. Eviction needs no such precision:
- * a connection idle a few hundred milliseconds past its keep-alive time is harmless, and a connection the server
- * closed is detected by OkHttp before reuse anyway.
+ * a connection idle a few hundred milliseconds past its keep-alive time is harmless while the keep-alive time stays
+ * that far below the backends' own idle timeout ({@code ProxyConfig.upstreamIdleTimeoutMillis}).
  *
  * <p>How: OkHttp's pool takes a {@link TaskRunner}; this one's backend ignores "run now" notifications and wakes its
  * coordinator on a timer instead. {@code TaskRunner}, its {@code Backend} and {@code ConnectionListener} live in

@@ -29,7 +29,8 @@ public final class UpstreamClients {
     private final ScheduledThreadPoolExecutor timeouts;
     private final PoolMaintenance maintenance;
 
-    public UpstreamClients(LoadBalancer lb, String upstreamHost, OkHttpClient baseClient) {
+    /** {@code idleTimeoutMillis}: how long an idle upstream connection is kept for reuse. */
+    public UpstreamClients(LoadBalancer lb, String upstreamHost, OkHttpClient baseClient, int idleTimeoutMillis) {
         this.lb = lb;
         this.upstreamHost = upstreamHost;
         AtomicInteger count = new AtomicInteger();
@@ -52,7 +53,7 @@ public final class UpstreamClients {
         OkHttpClient.Builder b = baseClient == null ? new OkHttpClient.Builder() : baseClient.newBuilder();
         b.interceptors().clear();
         this.base = b.dispatcher(dispatcher)
-                .connectionPool(maintenance.newPool(256, 5, TimeUnit.MINUTES))
+                .connectionPool(maintenance.newPool(256, idleTimeoutMillis, TimeUnit.MILLISECONDS))
                 .followRedirects(false)
                 .followSslRedirects(false)
                 .cookieJar(CookieJar.NO_COOKIES)

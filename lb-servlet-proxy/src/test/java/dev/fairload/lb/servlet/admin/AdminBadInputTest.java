@@ -279,6 +279,8 @@ class AdminBadInputTest {
                 Arguments.of("{\"retryOnStatus\":500}", "retryOnStatus"),
                 Arguments.of("{\"baseEjectionTime\":0}", "baseEjectionTime: 0 (expected: 1-3600)"),
                 Arguments.of("{\"maxRetries\":1,\"baseEjectionTime\":3601}", "baseEjectionTime"),
+                Arguments.of(
+                        "{\"upstreamIdleTimeoutMillis\":99}", "upstreamIdleTimeoutMillis: 99 (expected: 100-3600000)"),
                 Arguments.of("{\"algorithm\":null}", "algorithm"));
     }
 
