@@ -107,6 +107,9 @@ public final class Forwarding {
     private final AtomicBoolean completed = new AtomicBoolean();
     private volatile Call call;
     private volatile boolean clientGone;
+    /** Reading the client's request body failed: it broke off, or was malformed (containers report both alike). */
+    private volatile boolean bodyFailed;
+
     private String requestStickyToken;
     private String requestSessionKey;
     private volatile Headers trailers;
@@ -197,7 +200,7 @@ public final class Forwarding {
 
     // Request --------------------------------------------------------------------------------------------------
 
-    /** Both Content-Length and Transfer-Encoding, or several Content-Length values. */
+    /** Both Content-Length and Transfer-Encoding, several Content-Length values, or HTTP/1.0 with Transfer-Encoding. */
     private static boolean ambiguousFraming(HttpServletRequest request) {
         Enumeration<String> lengths = request.getHeaders("Content-Length");
         int count = 0;
@@ -205,7 +208,11 @@ public final class Forwarding {
             String value = lengths.nextElement();
             count += value.indexOf(',') >= 0 ? 2 : 1;
         }
-        return count > 1 || (count == 1 && request.getHeader("Transfer-Encoding") != null);
+        boolean transferEncoding = request.getHeader("Transfer-Encoding") != null;
+        // RFC 9112 section 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+        return count > 1
+                || (count == 1 && transferEncoding)
+                || (transferEncoding && "HTTP/1.0".equals(request.getProtocol()));
     }
 
     private Request upstreamRequest() throws IOException {
@@ -368,7 +375,7 @@ public final class Forwarding {
         }
         if (hasBody()) {
             long length = request.getContentLengthLong();
-            return new StreamingRequestBody(request.getInputStream(), length, () -> clientGone = true);
+            return new StreamingRequestBody(request.getInputStream(), length, () -> bodyFailed = true);
         }
         if (REQUIRES_BODY.contains(method) || request.getContentLengthLong() == 0) {
             return IDEMPOTENT.contains(method) ? RequestBody.create(new byte[0], null) : EMPTY_ONE_SHOT;
@@ -421,8 +428,9 @@ public final class Forwarding {
         String serverId = server != null ? server.id() : null;
         int code = upstream.code();
         try (upstream) {
-            if (clientGone) {
-                finishOnce(0, serverId);
+            if (clientGone || bodyFailed) {
+                call.cancel();
+                badBodyOrGone(serverId);
                 return null;
             }
             boolean hasBody = !"HEAD".equals(method) && code != 204 && code != 304 && code >= 200;
@@ -602,9 +610,8 @@ public final class Forwarding {
      * 502, not "no healthy servers".
      */
     private void failed(Call call, IOException e, boolean resent) {
-        if (clientGone) {
-            // The client went away (a failed read or write of its side): nobody to answer.
-            finishOnce(0, null);
+        if (clientGone || bodyFailed) {
+            badBodyOrGone(null);
             return;
         }
         // A call cancelled by anything else is the request timeout (OkHttp's call timeout cancels the call): 504.
@@ -632,6 +639,26 @@ public final class Forwarding {
             clientGone = true;
         }
         finishOnce(status, null);
+    }
+
+    /**
+     * The client went away, or its request body broke off or was malformed (a bad chunk, a body shorter than its
+     * Content-Length): the latter gets 400 and the connection is closed, since where its next request would start is
+     * unknown. A client that has gone reads nothing either way.
+     */
+    private void badBodyOrGone(String serverId) {
+        if (bodyFailed && !clientGone && !response.isCommitted()) {
+            try {
+                response.reset();
+                response.setHeader("Connection", "close");
+                ErrorResponses.send(response, 400, "Bad request");
+                finishOnce(400, serverId);
+                return;
+            } catch (IOException | RuntimeException e) {
+                clientGone = true;
+            }
+        }
+        finishOnce(0, serverId);
     }
 
     private void setRetryAfter() {
