@@ -72,6 +72,12 @@ class AdminBadInputTest {
                 Arguments.of("", 400, "empty"),
                 Arguments.of("null", 400, "expected: a JSON object"),
                 Arguments.of("{\"host\":\"127.0.0.1\",\"port\":\"80\"}", 400, "port: '80'"),
+                // SSRF: link-local (cloud metadata) and unspecified addresses are never backends
+                Arguments.of("{\"host\":\"169.254.169.254\",\"port\":80}", 400, "host: '169.254.169.254'"),
+                Arguments.of("{\"host\":\"[fe80::1]\",\"port\":80}", 400, "link-local"),
+                Arguments.of("{\"host\":\"::ffff:a9fe:a9fe\",\"port\":80}", 400, "link-local"), // 169.254.169.254
+                Arguments.of("{\"host\":\"0.0.0.0\",\"port\":80}", 400, "host: '0.0.0.0'"),
+                Arguments.of("{\"host\":\"::\",\"port\":80}", 400, "unspecified"),
                 Arguments.of("{\"host\":\"127.0.0.1\",\"port\":80.0}", 400, "port"),
                 Arguments.of("{\"host\":\"127.0.0.1\",\"port\":true}", 400, "port"),
                 Arguments.of("{\"host\":\"127.0.0.1\"}", 400, "port: missing"),

@@ -8,6 +8,8 @@ import dev.fairload.lb.servlet.ProxyConfig;
 import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -287,6 +289,7 @@ public final class AdminApi {
             b.id(requiredString(body, "serverId"));
         }
         Server server = b.build();
+        refuseNonRoutable(server.host());
         ServerView added;
         synchronized (changes) {
             try {
@@ -314,6 +317,34 @@ public final class AdminApi {
         ServerView now = lb.pool().get(server.id()).orElse(added);
         return new Answer(
                 201, Map.of("Location", "/api/servers/" + server.id()), Json.write(envelope(serverView(now))));
+    }
+
+    /**
+     * Refuses an address literal that names no remote backend: link-local addresses (169.254.0.0/16, fe80::/10,
+     * where cloud metadata services answer, so a server added there would turn the proxy into a way to reach them)
+     * and the unspecified address (0.0.0.0, ::). Host names are not resolved here.
+     */
+    private static void refuseNonRoutable(String host) {
+        boolean literal = host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+        if (!literal) {
+            return;
+        }
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(host); // a literal: parsed, never looked up
+        } catch (UnknownHostException e) {
+            return; // not a literal after all; the pool's own validation has the last word
+        }
+        if (address.isLinkLocalAddress()) {
+            throw new ApiException(
+                    400,
+                    "host: '" + host
+                            + "' is a link-local address (expected: a backend's address, not 169.254.0.0/16 or fe80::/10)");
+        }
+        if (address.isAnyLocalAddress()) {
+            throw new ApiException(
+                    400, "host: '" + host + "' is the unspecified address (expected: a backend's address)");
+        }
     }
 
     private Answer removeServer(String id) {
