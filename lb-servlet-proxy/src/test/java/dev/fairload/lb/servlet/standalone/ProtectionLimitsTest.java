@@ -214,4 +214,61 @@ class ProtectionLimitsTest {
         }
         assertThat(backend.seen).noneMatch(s -> s.target().equals("/upload") && s.bodyBytes() == 100_000);
     }
+
+    @Test
+    void requestHeadersOverMaxRequestHeaderSize_431_noBackendContacted() throws Exception {
+        String response =
+                exchange("GET /big-header HTTP/1.1\r\nHost: x\r\nX-Big: " + "v".repeat(17 * 1024) + "\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).as(response).isEqualTo(431);
+        assertThat(backend.seen).isEmpty();
+    }
+
+    @Test
+    void overMaxRequestsPerServer_503WithRetryAfter_neverCountedAgainstTheServer() throws Exception {
+        // Its own proxy: one request at a time per server, passive ejection after the default 5 failures in a row.
+        Path config = Files.writeString(
+                dir.resolve("per-server.yaml"),
+                String.join(
+                        "\n",
+                        "host: 127.0.0.1",
+                        "port: 0",
+                        "adminPort: 0",
+                        "healthCheckEnabled: false",
+                        "maxRequestsPerServer: 1",
+                        "retryAfterSeconds: 3",
+                        "backends:",
+                        "  - http://127.0.0.1:" + backend.port(),
+                        ""));
+        StandaloneProxy limited = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
+        limited.start();
+        try {
+            Future<String> held = pool.submit(() -> RawHttp.exchange(
+                    limited.port(), "GET /slow?ms=2000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> backend.seen.stream().anyMatch(r -> r.target().startsWith("/slow")));
+            for (int i = 0; i < 8; i++) {
+                String refused =
+                        RawHttp.exchange(limited.port(), "GET /over HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                assertThat(RawHttp.status(refused)).as(refused).isEqualTo(503);
+                assertThat(refused).contains("Retry-After: 3");
+            }
+            assertThat(RawHttp.status(held.get(20, TimeUnit.SECONDS))).isEqualTo(200);
+            String after =
+                    RawHttp.exchange(limited.port(), "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertThat(RawHttp.status(after)).as(after).isEqualTo(200);
+            assertThat(backend.seen).noneMatch(r -> r.target().equals("/over"));
+            dev.fairload.lb.ServerView server =
+                    limited.runtime().loadBalancer().pool().list().get(0);
+            assertThat(server.totalRequests())
+                    .as("requests the server completed")
+                    .isEqualTo(2);
+            assertThat(server.failures())
+                    .as("failures counted against the full server")
+                    .isZero();
+            assertThat(server.status()).isEqualTo(dev.fairload.lb.ServerStatus.HEALTHY);
+        } finally {
+            limited.stop();
+        }
+    }
 }
