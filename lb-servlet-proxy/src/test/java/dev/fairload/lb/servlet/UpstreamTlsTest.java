@@ -50,30 +50,35 @@ class UpstreamTlsTest {
 
     @BeforeEach
     void startBackend() throws Exception {
+        backend = tlsBackend(backendCert, "secure backend");
+        backendPort = ((ServerConnector) backend.getConnectors()[0]).getLocalPort();
+    }
+
+    /** A Jetty server on 127.0.0.1 presenting {@code cert} and answering "{@code name} {secure}". */
+    private org.eclipse.jetty.server.Server tlsBackend(HeldCertificate cert, String name) throws Exception {
         KeyStore store = KeyStore.getInstance("PKCS12");
         store.load(null, null);
-        store.setKeyEntry("backend", backendCert.keyPair().getPrivate(), "pw".toCharArray(), new Certificate[] {
-            backendCert.certificate()
-        });
+        store.setKeyEntry(
+                "backend", cert.keyPair().getPrivate(), "pw".toCharArray(), new Certificate[] {cert.certificate()});
         SslContextFactory.Server ssl = new SslContextFactory.Server();
         ssl.setKeyStore(store);
         ssl.setKeyStorePassword("pw");
-        backend = new org.eclipse.jetty.server.Server();
-        ServerConnector connector = new ServerConnector(backend, ssl);
+        org.eclipse.jetty.server.Server server = new org.eclipse.jetty.server.Server();
+        ServerConnector connector = new ServerConnector(server, ssl);
         connector.setHost("127.0.0.1");
-        backend.addConnector(connector);
-        backend.setHandler(new Handler.Abstract() {
+        server.addConnector(connector);
+        server.setHandler(new Handler.Abstract() {
             @Override
             public boolean handle(
                     org.eclipse.jetty.server.Request request,
                     org.eclipse.jetty.server.Response response,
                     Callback callback) {
-                response.write(true, StandardCharsets.UTF_8.encode("secure backend " + request.isSecure()), callback);
+                response.write(true, StandardCharsets.UTF_8.encode(name + " " + request.isSecure()), callback);
                 return true;
             }
         });
-        backend.start();
-        backendPort = connector.getLocalPort();
+        server.start();
+        return server;
     }
 
     @AfterEach
@@ -179,5 +184,81 @@ class UpstreamTlsTest {
                         .upstreamTrustStorePath(notPem.toString())
                         .build())
                 .hasMessageStartingWith("upstreamTlsInsecure: true (expected: false when upstreamTrustStorePath");
+    }
+
+    /**
+     * Backends whose certificate is expired, or names another host, fail the handshake: a failure before anything
+     * was sent, so even a POST moves on to the next server; with only such backends the answer is 502.
+     */
+    @Test
+    void expiredOrWrongHostCertificate_failsOverToValidBackend_else502() throws Exception {
+        long now = System.currentTimeMillis();
+        HeldCertificate expired = new HeldCertificate.Builder()
+                .signedBy(ca)
+                .addSubjectAlternativeName("127.0.0.1")
+                .validityInterval(now - 2 * 86_400_000L, now - 86_400_000L)
+                .build();
+        HeldCertificate otherHost = new HeldCertificate.Builder()
+                .signedBy(ca)
+                .addSubjectAlternativeName("other.example")
+                .build();
+        org.eclipse.jetty.server.Server expiredBackend = tlsBackend(expired, "expired");
+        org.eclipse.jetty.server.Server otherHostBackend = tlsBackend(otherHost, "other host");
+        try {
+            int expiredPort = ((ServerConnector) expiredBackend.getConnectors()[0]).getLocalPort();
+            int otherHostPort = ((ServerConnector) otherHostBackend.getConnectors()[0]).getLocalPort();
+            Path bundle = dir.resolve("ca.pem");
+            Files.writeString(bundle, ca.certificatePem());
+            LoadBalancer lb = LoadBalancer.builder()
+                    .addServer(Server.of("127.0.0.1", expiredPort))
+                    .addServer(Server.of("127.0.0.1", otherHostPort))
+                    .addServer(Server.of("127.0.0.1", backendPort))
+                    .build();
+            runtime = ProxyRuntime.builder(lb)
+                    .config(ProxyConfig.builder()
+                            .upstreamTls(true)
+                            .upstreamTrustStorePath(bundle.toString())
+                            .build())
+                    .closeBalancer(true)
+                    .build();
+            proxy = new JettyProxy(runtime, "/*");
+            for (int i = 0; i < 6; i++) {
+                Request post = new Request.Builder()
+                        .url(proxy.url("/order"))
+                        .post(okhttp3.RequestBody.create(new byte[] {'x'}))
+                        .build();
+                try (Response r = client.newCall(
+                                i % 2 == 0
+                                        ? post
+                                        : new Request.Builder()
+                                                .url(proxy.url("/"))
+                                                .build())
+                        .execute()) {
+                    assertThat(r.code()).isEqualTo(200);
+                    assertThat(r.body().string()).isEqualTo("secure backend true");
+                }
+            }
+
+            // Only the two broken backends (a fresh proxy, so neither is held out by earlier failures): 502.
+            proxy.close();
+            runtime.close();
+            runtime = ProxyRuntime.builder(LoadBalancer.builder()
+                            .addServer(Server.of("127.0.0.1", expiredPort))
+                            .addServer(Server.of("127.0.0.1", otherHostPort))
+                            .build())
+                    .config(ProxyConfig.builder()
+                            .upstreamTls(true)
+                            .upstreamTrustStorePath(bundle.toString())
+                            .build())
+                    .closeBalancer(true)
+                    .build();
+            proxy = new JettyProxy(runtime, "/*");
+            try (Response r = get()) {
+                assertThat(r.code()).isEqualTo(502);
+            }
+        } finally {
+            expiredBackend.stop();
+            otherHostBackend.stop();
+        }
     }
 }
