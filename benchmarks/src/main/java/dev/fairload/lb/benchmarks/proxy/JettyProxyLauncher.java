@@ -1,5 +1,9 @@
 package dev.fairload.lb.benchmarks.proxy;
 
+import dev.fairload.lb.Lease;
+import dev.fairload.lb.LoadBalancer;
+import dev.fairload.lb.PickContext;
+import dev.fairload.lb.Strategy;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +30,10 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  *     --backend http://127.0.0.1:9101 --backend http://127.0.0.1:9102 ...
  * </pre>
  *
+ * <p>With {@code --balanced}, the backend of each request is picked by a Fairload {@link LoadBalancer} (round robin)
+ * and its lease completed with the outcome: what forwarding over Jetty's non-blocking client would cost with
+ * Fairload's balancing, measured beside the blocking upstream the standalone proxy uses (see docs/benchmarks.md).
+ *
  * <p>Listens on 127.0.0.1 only, prints one line when ready, and runs until the process is stopped.
  */
 public final class JettyProxyLauncher {
@@ -38,8 +46,10 @@ public final class JettyProxyLauncher {
         String keystore = null;
         String keystorePassword = "";
         List<String> backends = new ArrayList<>();
+        boolean balanced = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--balanced" -> balanced = true;
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--tls-port" -> tlsPort = Integer.parseInt(args[++i]);
                 case "--keystore" -> keystore = args[++i];
@@ -72,12 +82,14 @@ public final class JettyProxyLauncher {
         }
 
         ServletContextHandler context = new ServletContextHandler("/");
-        ServletHolder proxy = new ServletHolder(new RoundRobinProxyServlet(backends));
+        ServletHolder proxy =
+                new ServletHolder(balanced ? new BalancedProxyServlet(backends) : new RoundRobinProxyServlet(backends));
         proxy.setAsyncSupported(true);
         context.addServlet(proxy, "/*");
         server.setHandler(context);
         server.start();
-        System.out.println("Jetty ProxyServlet listening on http://127.0.0.1:" + http.getLocalPort() + "/"
+        System.out.println((balanced ? "Jetty ProxyServlet with Fairload's picks" : "Jetty ProxyServlet")
+                + " listening on http://127.0.0.1:" + http.getLocalPort() + "/"
                 + (tlsPort > 0 ? " and https://127.0.0.1:" + tlsPort + "/" : "") + " in front of " + backends);
         server.join();
     }
@@ -104,6 +116,63 @@ public final class JettyProxyLauncher {
                 target.append('?').append(query);
             }
             return target.toString();
+        }
+    }
+
+    /** Jetty's {@link ProxyServlet} forwarding to the server a Fairload balancer picks, reporting each outcome. */
+    static final class BalancedProxyServlet extends ProxyServlet {
+        private static final String LEASE = Lease.class.getName();
+        private final LoadBalancer lb;
+
+        BalancedProxyServlet(List<String> backends) {
+            LoadBalancer.Builder b = LoadBalancer.builder().name("jetty").strategy(Strategy.roundRobin());
+            for (String backend : backends) {
+                java.net.URI uri = java.net.URI.create(backend);
+                b.addServer(dev.fairload.lb.Server.of(uri.getHost(), uri.getPort()));
+            }
+            this.lb = b.build();
+        }
+
+        @Override
+        protected String rewriteTarget(HttpServletRequest request) {
+            Lease lease = lb.pick(PickContext.empty());
+            if (!lease.isAcquired()) {
+                return null; // answered by ProxyServlet as a rewrite failure
+            }
+            request.setAttribute(LEASE, lease);
+            dev.fairload.lb.Server server = lease.server();
+            StringBuilder target = new StringBuilder("http://")
+                    .append(server.host())
+                    .append(':')
+                    .append(server.port())
+                    .append(request.getRequestURI());
+            String query = request.getQueryString();
+            if (query != null) {
+                target.append('?').append(query);
+            }
+            return target.toString();
+        }
+
+        @Override
+        protected void onProxyResponseSuccess(
+                HttpServletRequest clientRequest,
+                jakarta.servlet.http.HttpServletResponse proxyResponse,
+                org.eclipse.jetty.client.Response serverResponse) {
+            ((Lease) clientRequest.getAttribute(LEASE)).complete(serverResponse.getStatus());
+            super.onProxyResponseSuccess(clientRequest, proxyResponse, serverResponse);
+        }
+
+        @Override
+        protected void onProxyResponseFailure(
+                HttpServletRequest clientRequest,
+                jakarta.servlet.http.HttpServletResponse proxyResponse,
+                org.eclipse.jetty.client.Response serverResponse,
+                Throwable failure) {
+            Lease lease = (Lease) clientRequest.getAttribute(LEASE);
+            if (lease != null) {
+                lease.fail(failure);
+            }
+            super.onProxyResponseFailure(clientRequest, proxyResponse, serverResponse, failure);
         }
     }
 }
