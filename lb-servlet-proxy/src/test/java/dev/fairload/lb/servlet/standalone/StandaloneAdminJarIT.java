@@ -237,4 +237,50 @@ class StandaloneAdminJarIT {
         assertThat(onProxy.json()).containsEntry("success", true);
         assertThat(onProxy.text()).doesNotContain(TOKEN);
     }
+
+    /**
+     * Credentials a client sends never show up in what the proxy writes or serves: its log, {@code /metrics} and the
+     * admin API's views (recent requests included), whether the request succeeds or its backend fails.
+     */
+    @Test
+    void clientCredentials_neverLoggedOrServed() throws Exception {
+        proxy = startProxy(
+                dir.resolve("state.json"),
+                "maxRetries: 0",
+                "backends:",
+                "  - http://127.0.0.1:" + backend.port(),
+                "  - http://127.0.0.1:1");
+        List<String> canaries = List.of(
+                "canary-bearer-5f1c",
+                "canary-session-9e4b",
+                "canary-proxy-auth-77aa",
+                "canary-query-3d0e",
+                "canary-api-key-c41d");
+        for (int i = 0; i < 6; i++) {
+            Answer answer = send(new Request.Builder()
+                    .url(proxy.url("/account?token=" + canaries.get(3)))
+                    .header("Authorization", "Bearer " + canaries.get(0))
+                    .header("Cookie", "sessionId=" + canaries.get(1))
+                    .header("Proxy-Authorization", "Basic " + canaries.get(2))
+                    .header("X-Api-Key", canaries.get(4)));
+            assertThat(answer.code()).isIn(200, 502); // the second backend refuses connections
+        }
+        StringBuilder everything = new StringBuilder(String.join("\n", proxy.lines()));
+        for (String path : List.of(
+                "/metrics",
+                "/api/metrics",
+                "/api/metrics/servers",
+                "/api/metrics/requests",
+                "/api/servers",
+                "/api/config",
+                "/api/health")) {
+            Answer view = admin("GET", path, null);
+            assertThat(view.code()).as(path).isEqualTo(200);
+            everything.append('\n').append(view.text());
+        }
+        assertThat(everything.toString()).contains("/account"); // the views did record the requests
+        for (String canary : canaries) {
+            assertThat(everything.toString()).as("where %s shows up", canary).doesNotContain(canary);
+        }
+    }
 }
