@@ -486,4 +486,33 @@ class TlsTerminationTest {
         }
         return n;
     }
+
+    /** The proxy's sticky cookie is marked Secure when the client came over TLS, and only then. */
+    @Test
+    void stickyCookie_secureOverHttpsOnly() throws Exception {
+        HeldCertificate leaf = certs.leaf("localhost", "127.0.0.1");
+        Path[] pair = writePair(leaf);
+        proxy = new TlsProxy(tlsConfig(pair[0], pair[1])
+                .sessionPersistence(true)
+                .stickyCookie(true)
+                .build());
+        String overTls;
+        try (Response r = client().newCall(
+                        new Request.Builder().url(proxy.https("localhost", "/")).build())
+                .execute()) {
+            assertThat(r.code()).isEqualTo(200);
+            overTls = r.header("Set-Cookie");
+        }
+        String plain;
+        try (Response r = client().newCall(new Request.Builder()
+                        .url("http://127.0.0.1:" + proxy.port + "/")
+                        .build())
+                .execute()) {
+            assertThat(r.code()).isEqualTo(200);
+            plain = r.header("Set-Cookie");
+        }
+        String name = ProxyConfig.defaults().stickyCookieName() + "=";
+        assertThat(overTls).startsWith(name).contains("; HttpOnly").endsWith("; Secure");
+        assertThat(plain).startsWith(name).contains("; HttpOnly").doesNotContain("Secure");
+    }
 }
