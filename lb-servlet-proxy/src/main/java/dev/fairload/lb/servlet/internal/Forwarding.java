@@ -10,6 +10,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.net.ProtocolException;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.HashSet;
@@ -434,12 +435,13 @@ public final class Forwarding {
                 return null;
             }
             boolean hasBody = !"HEAD".equals(method) && code != 204 && code != 304 && code >= 200;
-            copyResponseHeaders(upstream, server, hasBody);
+            String length = bodyLength(upstream);
+            copyResponseHeaders(upstream, server, hasBody, length);
             if (!hasBody) {
                 finishOnce(code, serverId);
                 return null;
             }
-            stream(upstream.body(), upstream.header("Content-Length") == null);
+            stream(upstream.body(), length == null);
             trailers = trailersOf(upstream);
             finishOnce(code, serverId);
         } catch (ClientWriteException e) {
@@ -467,7 +469,39 @@ public final class Forwarding {
                 };
     }
 
-    private void copyResponseHeaders(Response upstream, Server server, boolean hasBody) {
+    /**
+     * The upstream body's length as sent, or null when it is chunked or unknown. Transfer-Encoding overrides
+     * Content-Length (RFC 9112 section 6.3); a length that is not one plain decimal number is a malformed response.
+     */
+    private static String bodyLength(Response upstream) throws ProtocolException {
+        String length = upstream.header("Content-Length");
+        if (length == null || upstream.header("Transfer-Encoding") != null) {
+            return null;
+        }
+        length = length.strip();
+        boolean digits = !length.isEmpty() && length.length() <= 18;
+        for (int i = 0; digits && i < length.length(); i++) {
+            char c = length.charAt(i);
+            digits = c >= '0' && c <= '9';
+        }
+        if (!digits) {
+            throw new ProtocolException("upstream Content-Length: '" + length + "'");
+        }
+        return length;
+    }
+
+    /** RFC 9110 section 5.5: CR, LF and NUL in a field value are replaced with spaces, whatever the container does. */
+    private static String fieldValue(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '\r' || c == '\n' || c == 0) {
+                return value.replace('\r', ' ').replace('\n', ' ').replace('\0', ' ');
+            }
+        }
+        return value;
+    }
+
+    private void copyResponseHeaders(Response upstream, Server server, boolean hasBody, String length) {
         response.setStatus(upstream.code());
         Headers headers = upstream.headers();
         Set<String> nominated = HopByHop.nominated(headers.values("Connection"));
@@ -478,7 +512,7 @@ public final class Forwarding {
             if (HopByHop.isHopByHop(lower) || nominated.contains(lower) || lower.equals("content-length")) {
                 continue;
             }
-            String value = headers.value(i);
+            String value = fieldValue(headers.value(i));
             if (lower.equals("set-cookie") && settings.config().sessionPersistence()) {
                 bindSession(value, server);
             }
@@ -490,13 +524,8 @@ public final class Forwarding {
             }
         }
         response.addHeader("Via", "1.1 " + VIA);
-        String length = upstream.header("Content-Length");
         if (length != null && (hasBody || "HEAD".equals(method))) {
-            try {
-                response.setContentLengthLong(Long.parseLong(length.strip()));
-            } catch (NumberFormatException ignored) {
-                // OkHttp already refused bodies with a malformed length; nothing to pass on
-            }
+            response.setContentLengthLong(Long.parseLong(length)); // digits only, at most 18 of them
         }
         if (settings.config().sessionPersistence() && settings.config().stickyCookie() && server != null) {
             String token = server.stickyToken();
