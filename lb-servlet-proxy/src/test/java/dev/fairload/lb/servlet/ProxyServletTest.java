@@ -199,4 +199,35 @@ class ProxyServletTest {
                                 .sum()
                         == 1);
     }
+
+    /**
+     * Clients that give up in the middle of their uploads are the clients' failures, not the server's: the upstream
+     * calls end, nothing is counted against the servers, and none is ejected (else a few aborted uploads could take
+     * every healthy server out).
+     */
+    @Test
+    void clientAbortsUploads_neverCountedAgainstServers() throws Exception {
+        for (int i = 0; i < 9; i++) {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", proxy.port())) {
+                java.io.OutputStream out = socket.getOutputStream();
+                out.write(("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + "x".repeat(1000))
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                out.flush();
+                int upstreamBefore =
+                        backends.stream().mapToInt(b -> b.hits.get()).sum();
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() ->
+                                backends.stream().mapToInt(b -> b.hits.get()).sum() > upstreamBefore);
+                socket.setSoLinger(true, 0); // the client vanishes mid-body
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> lb.metrics().inFlight() == 0);
+        assertThat(lb.pool().list()).allSatisfy(v -> {
+            assertThat(v.failures()).as("failures of %s", v.id()).isZero();
+            assertThat(v.status()).isEqualTo(dev.fairload.lb.ServerStatus.HEALTHY);
+        });
+        try (Response r = get("/")) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+    }
 }

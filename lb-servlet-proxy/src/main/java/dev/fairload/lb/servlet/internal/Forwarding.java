@@ -376,7 +376,7 @@ public final class Forwarding {
         }
         if (hasBody()) {
             long length = request.getContentLengthLong();
-            return new StreamingRequestBody(request.getInputStream(), length, () -> bodyFailed = true);
+            return new StreamingRequestBody(request.getInputStream(), length, this::clientBodyFailed);
         }
         if (REQUIRES_BODY.contains(method) || request.getContentLengthLong() == 0) {
             return IDEMPOTENT.contains(method) ? RequestBody.create(new byte[0], null) : EMPTY_ONE_SHOT;
@@ -668,6 +668,19 @@ public final class Forwarding {
             clientGone = true;
         }
         finishOnce(status, null);
+    }
+
+    /**
+     * The client's request body broke off or was malformed: the client's failure, not the server's. Cancelling the
+     * call makes the balancer release the server's lease without an outcome, so a few clients giving up mid-upload
+     * cannot get a healthy server ejected.
+     */
+    private void clientBodyFailed() {
+        bodyFailed = true;
+        Call c = call;
+        if (c != null) {
+            c.cancel();
+        }
     }
 
     /**
