@@ -46,13 +46,19 @@ class UpstreamFailureTest {
     private JettyProxy proxy;
 
     private void start(boolean chunked, int sent, int declared) throws Exception {
+        start(chunked, sent, declared, 5_000);
+    }
+
+    private void start(boolean chunked, int sent, int declared, int readTimeoutMillis) throws Exception {
         backend = new TruncatingBackend(chunked, sent, declared);
         lb = LoadBalancer.builder()
                 .name("truncation")
                 .addServer(Server.of("127.0.0.1", backend.port()))
                 .build();
         runtime = ProxyRuntime.builder(lb)
-                .config(ProxyConfig.builder().readTimeoutMillis(5_000).build())
+                .config(ProxyConfig.builder()
+                        .readTimeoutMillis(readTimeoutMillis)
+                        .build())
                 .closeBalancer(true)
                 .build();
         proxy = new JettyProxy(runtime, "/*");
@@ -145,6 +151,25 @@ class UpstreamFailureTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
     }
 
+    /** A backend that falls silent mid-body, before the proxy committed anything, is too slow: 504. */
+    @Test
+    void bodyStallsBeforeCommit_clientGets504Json() throws Exception {
+        start(false, 10, 100, 300);
+        backend.stall = true;
+        try (Response r = client.newCall(new Request.Builder()
+                        .url(proxy.url("/order"))
+                        .post(RequestBody.create(new byte[] {'x'}))
+                        .build())
+                .execute()) {
+            assertThat(r.code()).isEqualTo(504);
+            assertThat(r.body().string()).isEqualTo("{\"error\":\"Gateway timeout\"}");
+        }
+        assertThat(backend.requests.get())
+                .as("requests the backend saw (a POST is not resent)")
+                .isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
+    }
+
     private void assertTruncated() throws IOException {
         try (Response r = client.newCall(
                         new Request.Builder().url(proxy.url("/big")).build())
@@ -172,6 +197,9 @@ class UpstreamFailureTest {
     private static final class TruncatingBackend implements AutoCloseable {
         final AtomicInteger requests = new AtomicInteger();
         volatile boolean keepFirst;
+        /** Falls silent after {@code sent} bytes instead of resetting. */
+        volatile boolean stall;
+
         private final ServerSocket listener;
         private final Thread acceptor;
 
@@ -229,6 +257,13 @@ class UpstreamFailureTest {
                 }
             }
             out.flush();
+            if (stall) {
+                InputStream rest = s.getInputStream();
+                while (rest.read() != -1) {
+                    // silent until the proxy gives up and closes the connection
+                }
+                return;
+            }
             s.setSoLinger(true, 0); // close with a reset: no last chunk, no more bytes
         }
 

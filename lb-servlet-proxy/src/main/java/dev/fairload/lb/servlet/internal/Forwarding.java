@@ -714,11 +714,15 @@ public final class Forwarding {
             return;
         }
         boolean committed = response.isCommitted();
-        finish.finished(method, path, serverId, committed ? response.getStatus() : 502, startNanos);
+        // The upstream fell silent mid-body (read timeout): too slow, as before its headers.
+        boolean timeout = cause instanceof InterruptedIOException;
+        int status = timeout ? 504 : 502;
+        finish.finished(method, path, serverId, committed ? response.getStatus() : status, startNanos);
         if (!committed) {
             try {
                 response.reset(); // the upstream's status and headers, not yet sent
-                ErrorResponses.send(response, 502, ErrorResponses.BAD_GATEWAY);
+                ErrorResponses.send(
+                        response, status, timeout ? ErrorResponses.GATEWAY_TIMEOUT : ErrorResponses.BAD_GATEWAY);
             } catch (IOException | RuntimeException ignored) {
                 // the client went away too
             }
