@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * TLS 1.0 and 1.1 and TLS 1.2 without AEAD are refused by the proxy's own settings, not merely by the JDK's
- * defaults: {@link LegacyTlsProbe} runs in a child JVM with the JDK's protocol ban lifted, shows that a plain JDK
+ * defaults, and of every TLS 1.2 suite the JVM supports only ECDHE with AEAD is accepted: {@link LegacyTlsProbe} runs in a child JVM with the JDK's protocol ban lifted, shows that a plain JDK
  * server there does complete TLS 1.0/1.1 handshakes, and then that the proxy refuses them.
  */
 class LegacyProtocolsTest {
@@ -50,5 +50,22 @@ class LegacyProtocolsTest {
                 .anyMatch(l -> l.startsWith("proxy TLSv1.1 *: refused"))
                 .anyMatch(l -> l.startsWith("proxy TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: refused"))
                 .anyMatch(l -> l.startsWith("proxy TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: refused"));
+
+        // Of every TLS 1.2 suite the client offered alone, the proxy accepts only ephemeral key exchange with AEAD
+        // (no RSA key exchange, CBC, 3DES, RC4, NULL or anonymous suites).
+        List<String> suites =
+                lines.stream().filter(l -> l.startsWith("suite12 ")).toList();
+        assertThat(suites).as("TLS 1.2 suites tried").hasSizeGreaterThan(20);
+        List<String> accepted = suites.stream()
+                .filter(l -> l.contains(": ok "))
+                .map(l -> l.split(" ")[2].replace(":", ""))
+                .toList();
+        assertThat(accepted)
+                .as("accepted TLS 1.2 suites")
+                .isNotEmpty()
+                .allSatisfy(
+                        suite -> assertThat(suite)
+                                .matches(
+                                        "TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)"));
     }
 }

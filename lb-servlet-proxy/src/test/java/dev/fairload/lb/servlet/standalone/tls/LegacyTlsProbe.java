@@ -18,7 +18,8 @@ import javax.net.ssl.X509TrustManager;
 /**
  * Run in a JVM of its own by {@link LegacyProtocolsTest}: handshakes with old protocols and weak suites, first
  * against a plain JDK server that allows them (to prove this JVM can speak them at all), then against the proxy.
- * Prints one line per handshake: {@code <target> <protocol> <cipher or *>: ok <protocol>} or {@code ...: refused}.
+ * Prints one line per handshake: {@code <target> <protocol> <cipher or *>: ok <protocol>} or {@code ...: refused};
+ * then one {@code suite12} line for every TLS 1.2 cipher suite this JVM supports, tried alone against the proxy.
  */
 public final class LegacyTlsProbe {
     private LegacyTlsProbe() {}
@@ -60,6 +61,15 @@ public final class LegacyTlsProbe {
             probe("proxy", port, "TLSv1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA");
             probe("proxy", port, "TLSv1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
             probe("proxy", port, "TLSv1.3", null);
+            // Every TLS 1.2 suite this JVM can speak (its bans lifted), one handshake each: "suite12" lines.
+            for (String suite : trustingAll().getSocketFactory().getSupportedCipherSuites()) {
+                if (suite.startsWith("TLS_")
+                        && !suite.startsWith("TLS_AES_")
+                        && !suite.startsWith("TLS_CHACHA20_")
+                        && !suite.equals("TLS_EMPTY_RENEGOTIATION_INFO_SCSV")) {
+                    probe("suite12", port, "TLSv1.2", suite);
+                }
+            }
         }
         System.out.flush();
         System.exit(0);
