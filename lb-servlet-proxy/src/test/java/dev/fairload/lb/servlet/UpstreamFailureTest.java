@@ -106,20 +106,7 @@ class UpstreamFailureTest {
     @Test
     void resetAfterReadingPost_answers502_sentOnce() throws Exception {
         start(false, -1, 0);
-        for (RequestBody body : List.of(RequestBody.create(new byte[0]), RequestBody.create(new byte[] {'x'}))) {
-            int before = backend.requests.get();
-            try (Response r = client.newCall(new Request.Builder()
-                            .url(proxy.url("/order"))
-                            .post(body)
-                            .build())
-                    .execute()) {
-                assertThat(r.code()).isEqualTo(502);
-            }
-            assertThat(backend.requests.get() - before)
-                    .as("times a POST of %s bytes reached the backend", body.contentLength())
-                    .isEqualTo(1);
-        }
-        await().atMost(Duration.ofSeconds(5)).until(() -> lb.metrics().inFlight() == 0);
+        assertPostsSentOnce();
     }
 
     /**
@@ -130,11 +117,18 @@ class UpstreamFailureTest {
     void resetAfterReadingPostOnPooledConnection_answers502_sentOnce() throws Exception {
         start(false, -1, 0);
         backend.keepFirst = true;
+        assertPostsSentOnce();
+    }
+
+    /** An empty and a one-byte POST each get 502 and reach the backend exactly once (after a GET when pooled). */
+    private void assertPostsSentOnce() throws Exception {
         for (RequestBody body : List.of(RequestBody.create(new byte[0]), RequestBody.create(new byte[] {'x'}))) {
-            try (Response r = client.newCall(
-                            new Request.Builder().url(proxy.url("/warm")).build())
-                    .execute()) {
-                assertThat(r.body().string()).isEqualTo("ok");
+            if (backend.keepFirst) {
+                try (Response r = client.newCall(
+                                new Request.Builder().url(proxy.url("/warm")).build())
+                        .execute()) {
+                    assertThat(r.body().string()).isEqualTo("ok");
+                }
             }
             int before = backend.requests.get();
             try (Response r = client.newCall(new Request.Builder()

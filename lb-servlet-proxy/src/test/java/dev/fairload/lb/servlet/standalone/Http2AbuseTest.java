@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fairload.lb.servlet.TestBackend;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -42,19 +41,7 @@ class Http2AbuseTest {
     @BeforeEach
     void start() throws Exception {
         backend = new TestBackend("b");
-        Path config = Files.writeString(
-                dir.resolve("proxy.yaml"),
-                String.join(
-                        "\n",
-                        "host: 127.0.0.1",
-                        "port: 0",
-                        "adminPort: 0",
-                        "healthCheckEnabled: false",
-                        "backends:",
-                        "  - http://127.0.0.1:" + backend.port(),
-                        ""));
-        proxy = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
-        proxy.start();
+        proxy = InProcessProxy.start(dir, "proxy", backend.port());
     }
 
     @AfterEach

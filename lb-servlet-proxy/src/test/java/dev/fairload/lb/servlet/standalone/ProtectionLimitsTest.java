@@ -11,7 +11,6 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,24 +43,15 @@ class ProtectionLimitsTest {
     @BeforeEach
     void start() throws Exception {
         backend = new TestBackend("b");
-        Path config = Files.writeString(
-                dir.resolve("proxy.yaml"),
-                String.join(
-                        "\n",
-                        "host: 127.0.0.1",
-                        "port: 0",
-                        "adminPort: 0",
-                        "healthCheckEnabled: false",
-                        "maxUriLength: 300",
-                        "maxRequestHeaders: 10",
-                        "maxConcurrentRequests: 2",
-                        "retryAfterSeconds: 7",
-                        "requestHeaderTimeoutMillis: 500",
-                        "backends:",
-                        "  - http://127.0.0.1:" + backend.port(),
-                        ""));
-        proxy = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
-        proxy.start();
+        proxy = InProcessProxy.start(
+                dir,
+                "proxy",
+                backend.port(),
+                "maxUriLength: 300",
+                "maxRequestHeaders: 10",
+                "maxConcurrentRequests: 2",
+                "retryAfterSeconds: 7",
+                "requestHeaderTimeoutMillis: 500");
     }
 
     @AfterEach
@@ -157,23 +147,14 @@ class ProtectionLimitsTest {
         // Its own proxy: a 1 s request timeout and a 1 s idle timeout. The client sends one body byte every 300 ms, so
         // the connection is never idle long enough for the idle timeout alone; the request timeout ends the upstream
         // call and the next byte (or at most one idle timeout) releases the container thread.
-        Path config = Files.writeString(
-                dir.resolve("trickle.yaml"),
-                String.join(
-                        "\n",
-                        "host: 127.0.0.1",
-                        "port: 0",
-                        "adminPort: 0",
-                        "healthCheckEnabled: false",
-                        "requestTimeoutMillis: 1000",
-                        "idleTimeoutMillis: 1000",
-                        "responseHeadersTimeoutMillis: 1000",
-                        "backends:",
-                        "  - http://127.0.0.1:" + backend.port(),
-                        ""));
-        StandaloneProxy trickle = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
+        StandaloneProxy trickle = InProcessProxy.start(
+                dir,
+                "trickle",
+                backend.port(),
+                "requestTimeoutMillis: 1000",
+                "idleTimeoutMillis: 1000",
+                "responseHeadersTimeoutMillis: 1000");
         ScheduledExecutorService drip = Executors.newSingleThreadScheduledExecutor();
-        trickle.start();
         try (Socket socket = new Socket("127.0.0.1", trickle.port())) {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
@@ -227,21 +208,8 @@ class ProtectionLimitsTest {
     @Test
     void overMaxRequestsPerServer_503WithRetryAfter_neverCountedAgainstTheServer() throws Exception {
         // Its own proxy: one request at a time per server, passive ejection after the default 5 failures in a row.
-        Path config = Files.writeString(
-                dir.resolve("per-server.yaml"),
-                String.join(
-                        "\n",
-                        "host: 127.0.0.1",
-                        "port: 0",
-                        "adminPort: 0",
-                        "healthCheckEnabled: false",
-                        "maxRequestsPerServer: 1",
-                        "retryAfterSeconds: 3",
-                        "backends:",
-                        "  - http://127.0.0.1:" + backend.port(),
-                        ""));
-        StandaloneProxy limited = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
-        limited.start();
+        StandaloneProxy limited = InProcessProxy.start(
+                dir, "per-server", backend.port(), "maxRequestsPerServer: 1", "retryAfterSeconds: 3");
         try {
             Future<String> held = pool.submit(() -> RawHttp.exchange(
                     limited.port(), "GET /slow?ms=2000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));

@@ -11,7 +11,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -40,19 +39,7 @@ class RequestFramingTest {
     @BeforeAll
     static void start() throws Exception {
         backend = new TestBackend("b");
-        Path config = Files.writeString(
-                dir.resolve("proxy.yaml"),
-                String.join(
-                        "\n",
-                        "host: 127.0.0.1",
-                        "port: 0",
-                        "adminPort: 0",
-                        "healthCheckEnabled: false",
-                        "backends:",
-                        "  - http://127.0.0.1:" + backend.port(),
-                        ""));
-        proxy = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
-        proxy.start();
+        proxy = InProcessProxy.start(dir, "proxy", backend.port());
     }
 
     @AfterAll
@@ -96,16 +83,6 @@ class RequestFramingTest {
                 post("Transfer-Encoding : chunked", "5\r\nhello\r\n0\r\n\r\n"),
                 post("X-Pad: a\r\n Transfer-Encoding: chunked", "5\r\nhello\r\n0\r\n\r\n"),
                 raw("POST /upload HTTP/1.0\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
-                // chunk syntax
-                chunked("0x5\r\nhello\r\n0\r\n\r\n"),
-                chunked("+5\r\nhello\r\n0\r\n\r\n"),
-                chunked("-5\r\nhello\r\n0\r\n\r\n"),
-                chunked("fffffffffffffffff1\r\nhello\r\n0\r\n\r\n"),
-                chunked("g\r\nhello\r\n0\r\n\r\n"),
-                chunked("5\r\nhelloXX\r\n0\r\n\r\n"),
-                chunked("5\r\nhello0\r\n\r\n"),
-                chunked("5\nhello\r\n0\r\n\r\n"),
-                chunked("5\r\nhello\n0\r\n\r\n"),
                 // header syntax
                 raw("GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n"),
                 raw("GET / HTTP/1.1\nHost: h\nX-Bare: lf\n\n"),
@@ -124,7 +101,18 @@ class RequestFramingTest {
                 raw("GET /a b HTTP/1.1\r\nHost: h\r\n\r\n"),
                 raw("GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n"),
                 raw("GET / HTTP/9.9\r\nHost: h\r\n\r\n"),
-                raw("G\u0000T / HTTP/1.1\r\nHost: h\r\n\r\n"));
+                raw("G\u0000T / HTTP/1.1\r\nHost: h\r\n\r\n"),
+                // chunk syntax: found only once forwarding began, so last (a backend may still be
+                // entering its handler for one of them when the next case runs)
+                chunked("0x5\r\nhello\r\n0\r\n\r\n"),
+                chunked("+5\r\nhello\r\n0\r\n\r\n"),
+                chunked("-5\r\nhello\r\n0\r\n\r\n"),
+                chunked("fffffffffffffffff1\r\nhello\r\n0\r\n\r\n"),
+                chunked("g\r\nhello\r\n0\r\n\r\n"),
+                chunked("5\r\nhelloXX\r\n0\r\n\r\n"),
+                chunked("5\r\nhello0\r\n\r\n"),
+                chunked("5\nhello\r\n0\r\n\r\n"),
+                chunked("5\r\nhello\n0\r\n\r\n"));
     }
 
     private static Arguments post(String framing, String body) {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fairload.lb.servlet.RawHttp;
 import dev.fairload.lb.servlet.TestBackend;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -31,19 +30,7 @@ class RequestTargetTest {
     @BeforeAll
     static void start() throws Exception {
         backend = new TestBackend("b");
-        Path config = Files.writeString(
-                dir.resolve("proxy.yaml"),
-                String.join(
-                        "\n",
-                        "host: 127.0.0.1",
-                        "port: 0",
-                        "adminPort: 0",
-                        "healthCheckEnabled: false",
-                        "backends:",
-                        "  - http://127.0.0.1:" + backend.port(),
-                        ""));
-        proxy = new StandaloneProxy(Settings.parse(new String[] {"--config", config.toString()}));
-        proxy.start();
+        proxy = InProcessProxy.start(dir, "proxy", backend.port());
     }
 
     @AfterAll
