@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -19,7 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Backend responses whose framing or syntax is broken or ambiguous: the proxy answers 502 or re-frames the body it
  * understood, and never passes on anything that would let the backend write a header or a response of its own
- * choosing to the client (response splitting).
+ * choosing to the client (response splitting). Also a well-formed answer that arrives early, before the upload it
+ * answers is finished.
  */
 class MalformedUpstreamResponseTest {
     /**
@@ -106,6 +108,38 @@ class MalformedUpstreamResponseTest {
             assertThat(backend.requests.get())
                     .as("requests the backend saw (no retry)")
                     .isEqualTo(1);
+        }
+    }
+
+    /**
+     * A backend that refuses a large upload at once (413, closing without reading the body): the client gets that
+     * answer, not a 502 for the broken upload, and the backend is not blamed.
+     */
+    @Test
+    void earlyAnswerDuringUpload_passedOn() throws Exception {
+        String refusal = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big\n";
+        okhttp3.OkHttpClient client = new okhttp3.OkHttpClient.Builder()
+                .retryOnConnectionFailure(false)
+                .readTimeout(10, java.util.concurrent.TimeUnit.SECONDS)
+                .build();
+        try (RawBackend backend = new RawBackend(refusal);
+                ProxyRuntime runtime = ProxyRuntime.builder(LoadBalancer.builder()
+                                .addServer(Server.of("127.0.0.1", backend.port()))
+                                .build())
+                        .closeBalancer(true)
+                        .build();
+                JettyProxy proxy = new JettyProxy(runtime, "/*");
+                okhttp3.Response r = client.newCall(new okhttp3.Request.Builder()
+                                .url(proxy.url("/upload"))
+                                .post(okhttp3.RequestBody.create(new byte[8 * 1024 * 1024]))
+                                .build())
+                        .execute()) {
+            assertThat(r.code()).isEqualTo(413);
+            assertThat(r.body().string()).isEqualTo("too big\n");
+            assertThat(runtime.loadBalancer().pool().list().get(0).failures()).isZero();
+        } finally {
+            client.dispatcher().executorService().shutdown();
+            client.connectionPool().evictAll();
         }
     }
 
