@@ -247,6 +247,35 @@ class RetryTest {
         assertThat(totalServed()).isEqualTo(1);
     }
 
+    /**
+     * A body whose own source fails (a file that cannot be read, an upstream stream that breaks) is the caller's
+     * failure: the call fails with that exception, no other server is tried, and no server is counted as failing.
+     */
+    @Test
+    void bodySourceFailure_notRetried_notCountedAgainstServer() {
+        OkHttpClient client = defaultClient();
+        RequestBody failing = new RequestBody() {
+            @Override
+            public MediaType contentType() {
+                return TEXT;
+            }
+
+            @Override
+            public void writeTo(BufferedSink sink) throws IOException {
+                sink.writeUtf8("partial");
+                throw new IOException("source broke");
+            }
+        };
+
+        assertThatThrownBy(() -> bodyOf(client, post(failing)))
+                .isInstanceOf(IOException.class)
+                .hasMessage("source broke");
+        assertThat(orders.pool().list())
+                .allSatisfy(v ->
+                        assertThat(v.failures()).as("failures of %s", v.id()).isZero());
+        assertThat(orders.metrics().inFlight()).isZero();
+    }
+
     @Test
     void retry_allServers503ReturnsLastResponse() throws IOException {
         backendA.setDispatcher(answering(503, "a busy"));

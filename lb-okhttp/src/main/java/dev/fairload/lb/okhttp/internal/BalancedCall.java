@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
  *       idempotent methods (RFC 9110 section 9.2.2) or requests tagged {@link Retryable#YES}, after a backoff,
  *       and only while the service's {@link RetryBudget} allows.
  *   <li>A one-shot or duplex body is never written twice; a cancelled or interrupted call is never retried.
+ *   <li>A body that fails to produce its bytes (its own source failing, not the network) ends the call: neither
+ *       retried nor counted against the server.
  * </ul>
  *
  * <p>Leases: each attempt's lease is completed exactly once. A failed attempt fails its lease at once; a
@@ -79,7 +81,8 @@ public final class BalancedCall {
             try {
                 response = chain.proceed(request);
             } catch (IOException e) {
-                if (call.isCanceled()) {
+                if (call.isCanceled() || (body != null && body.sourceFailed())) {
+                    // Cancelled, or the request body could not produce its bytes: not the server's failure.
                     lease.close();
                     throw withSuppressed(e, earlier);
                 }
