@@ -618,13 +618,13 @@ public final class Forwarding {
         } catch (IOException e) {
             throw new ClientWriteException(e);
         }
+        // Straight from the upstream source's buffer segments to the client: no copy array per response.
         BufferedSource source = body.source();
-        byte[] buffer = new byte[16 * 1024];
-        int n;
-        while ((n = source.read(buffer)) != -1) {
+        okio.Buffer buffered = source.getBuffer();
+        while (!source.exhausted()) { // reads what the upstream has sent, or waits for it
             try {
-                out.write(buffer, 0, n);
-                if (eager && source.getBuffer().size() == 0) {
+                buffered.writeTo(out, buffered.size());
+                if (eager) {
                     out.flush();
                 }
             } catch (IOException e) {
