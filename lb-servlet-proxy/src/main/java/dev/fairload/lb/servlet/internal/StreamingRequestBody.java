@@ -14,6 +14,8 @@ import okio.BufferedSink;
  * upstream call fails with it.
  */
 final class StreamingRequestBody extends RequestBody {
+    private static final int BUFFER_SIZE = 16 * 1024;
+
     private final InputStream in;
     private final long contentLength;
     private final Runnable onClientFailure;
@@ -42,7 +44,9 @@ final class StreamingRequestBody extends RequestBody {
 
     @Override
     public void writeTo(BufferedSink sink) throws IOException {
-        byte[] buffer = new byte[16 * 1024];
+        // A small body of known length gets an array of its size, not the 16 KiB a stream of unknown size gets.
+        int size = contentLength >= 0 && contentLength < BUFFER_SIZE ? (int) Math.max(1, contentLength) : BUFFER_SIZE;
+        byte[] buffer = new byte[size];
         while (true) {
             int n;
             try {
