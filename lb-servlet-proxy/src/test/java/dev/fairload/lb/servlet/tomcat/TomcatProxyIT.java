@@ -272,4 +272,39 @@ class TomcatProxyIT {
                         || (s.header("X-Folded").indexOf('\r') < 0
                                 && s.header("X-Folded").indexOf('\n') < 0));
     }
+
+    /** On Tomcat too: clients giving up mid-upload are not counted against the servers. */
+    @Test
+    void clientAbortsUploads_neverCountedAgainstServers() throws Exception {
+        for (int i = 0; i < 6; i++) {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+                java.io.OutputStream out = socket.getOutputStream();
+                out.write(("POST /lb/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + "x".repeat(1000))
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                out.flush();
+                int before = backends.stream().mapToInt(b -> b.hits.get()).sum();
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() ->
+                                backends.stream().mapToInt(b -> b.hits.get()).sum() > before);
+                socket.setSoLinger(true, 0); // the client vanishes mid-body
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> lb.metrics().inFlight() == 0);
+        assertThat(lb.pool().list())
+                .allSatisfy(v ->
+                        assertThat(v.failures()).as("failures of %s", v.id()).isZero());
+    }
+
+    /** On Tomcat too: a chunked body found malformed after forwarding began gets 400, never reaching a backend whole. */
+    @Test
+    void malformedChunkMidBody_400_neverForwardedWhole() throws Exception {
+        String response = RawHttp.exchange(
+                port,
+                "POST /lb/upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nmore\r\n0\r\n\r\n");
+        assertThat(RawHttp.status(response)).as(response).isEqualTo(400);
+        await().atMost(Duration.ofSeconds(10)).until(() -> lb.metrics().inFlight() == 0);
+        List<TestBackend.Seen> seen = new ArrayList<>();
+        backends.forEach(b -> b.seen.drainTo(seen));
+        assertThat(seen).as("requests received whole").isEmpty();
+    }
 }
