@@ -226,6 +226,10 @@ class ProtectionLimitsTest {
                     RawHttp.exchange(limited.port(), "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertThat(RawHttp.status(after)).as(after).isEqualTo(200);
             assertThat(backend.seen).noneMatch(r -> r.target().equals("/over"));
+            // A lease completes once the proxy has closed the upstream body, which may be just after the client has
+            // the response.
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> limited.runtime().loadBalancer().metrics().inFlight() == 0);
             dev.fairload.lb.ServerView server =
                     limited.runtime().loadBalancer().pool().list().get(0);
             assertThat(server.totalRequests())
