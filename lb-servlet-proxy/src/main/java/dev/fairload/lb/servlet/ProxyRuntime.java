@@ -63,7 +63,6 @@ public final class ProxyRuntime implements AutoCloseable {
     private final CopyOnWriteArrayList<ExchangeListener> exchangeListeners = new CopyOnWriteArrayList<>();
     private volatile State state;
 
-    /** Configuration and what is derived from it, swapped together. */
     /** The configuration in force with what is built from it; replaced whole (one volatile write) on update. */
     private record State(UpstreamTls upstreamTls, Forwarding.Settings forwarding) {
         ProxyConfig config() {

@@ -184,7 +184,7 @@ public final class Forwarding {
             try {
                 answer = call.execute();
             } catch (IOException e) {
-                exchange.failed(call, e, resends > 0);
+                exchange.failed(e, resends > 0);
                 return;
             }
             Server failed = exchange.respond(answer, resends < settings.config().maxRetries());
@@ -462,11 +462,7 @@ public final class Forwarding {
 
     /** Safe to send again: an idempotent method (RFC 9110 section 9.2.2) and no body, so nothing was consumed. */
     private boolean resendable(Request sent) {
-        return sent.body() == null
-                && switch (method) {
-                    case "GET", "HEAD", "OPTIONS", "TRACE" -> true;
-                    default -> false;
-                };
+        return sent.body() == null && IDEMPOTENT.contains(method);
     }
 
     /**
@@ -638,7 +634,7 @@ public final class Forwarding {
      * call was a resend after a server failed mid-body ({@code resent}), finding no other server is that failure:
      * 502, not "no healthy servers".
      */
-    private void failed(Call call, IOException e, boolean resent) {
+    private void failed(IOException e, boolean resent) {
         if (clientGone || bodyFailed) {
             badBodyOrGone(null);
             return;

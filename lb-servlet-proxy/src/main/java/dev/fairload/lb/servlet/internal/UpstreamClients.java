@@ -17,9 +17,10 @@ import okhttp3.Protocol;
  * Builds the balanced upstream clients of one proxy. Every client built here shares one dispatcher (its threads)
  * and one connection pool, so rebuilding for a new retry count or timeout costs no connections.
  *
- * <p>Threads: OkHttp runs each call on a dispatcher thread that also streams the request body from the client and
- * the response body to it, so the dispatcher must not limit concurrency per host: every upstream URL has the same
- * logical host.
+ * <p>Threads: the proxy servlet runs each call on the container thread that received the request
+ * ({@code call.execute()}), so the dispatcher's threads serve only calls enqueued through {@link
+ * dev.fairload.lb.servlet.ProxyRuntime#client()}; the dispatcher must not limit those per host, since every upstream URL
+ * has the same logical host.
  */
 public final class UpstreamClients {
     private final LoadBalancer lb;
