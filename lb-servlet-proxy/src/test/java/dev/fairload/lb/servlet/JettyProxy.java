@@ -1,5 +1,7 @@
 package dev.fairload.lb.servlet;
 
+import dev.fairload.lb.LoadBalancer;
+import dev.fairload.lb.Server;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -10,8 +12,37 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 final class JettyProxy implements AutoCloseable {
     private final org.eclipse.jetty.server.Server server;
     private final int port;
+    private final ProxyRuntime runtime;
+    private final boolean ownsRuntime;
 
     JettyProxy(ProxyRuntime runtime, String mapping) throws Exception {
+        this(runtime, mapping, false);
+    }
+
+    /**
+     * A proxy under {@code /*} with a runtime of its own ({@code config}, round robin over servers on 127.0.0.1 at
+     * {@code ports}); {@link #close()} closes the runtime and its balancer too.
+     */
+    static JettyProxy inFrontOf(ProxyConfig config, int... ports) throws Exception {
+        LoadBalancer.Builder lb = LoadBalancer.builder();
+        for (int p : ports) {
+            lb.addServer(Server.of("127.0.0.1", p));
+        }
+        ProxyRuntime runtime = ProxyRuntime.builder(lb.build())
+                .config(config)
+                .closeBalancer(true)
+                .build();
+        try {
+            return new JettyProxy(runtime, "/*", true);
+        } catch (Exception e) {
+            runtime.close();
+            throw e;
+        }
+    }
+
+    private JettyProxy(ProxyRuntime runtime, String mapping, boolean ownsRuntime) throws Exception {
+        this.runtime = runtime;
+        this.ownsRuntime = ownsRuntime;
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("proxy");
         server = new org.eclipse.jetty.server.Server(threads);
@@ -27,6 +58,10 @@ final class JettyProxy implements AutoCloseable {
         port = connector.getLocalPort();
     }
 
+    ProxyRuntime runtime() {
+        return runtime;
+    }
+
     int port() {
         return port;
     }
@@ -38,5 +73,8 @@ final class JettyProxy implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.stop();
+        if (ownsRuntime) {
+            runtime.close();
+        }
     }
 }

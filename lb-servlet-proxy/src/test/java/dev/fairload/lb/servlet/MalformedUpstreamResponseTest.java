@@ -2,8 +2,6 @@ package dev.fairload.lb.servlet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fairload.lb.LoadBalancer;
-import dev.fairload.lb.Server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -72,13 +70,8 @@ class MalformedUpstreamResponseTest {
     void malformedResponse_502OrReframed_neverSplit(String name, String raw, int expected, String body)
             throws Exception {
         try (RawBackend backend = new RawBackend(raw);
-                ProxyRuntime runtime = ProxyRuntime.builder(LoadBalancer.builder()
-                                .addServer(Server.of("127.0.0.1", backend.port()))
-                                .build())
-                        .config(ProxyConfig.builder().maxRetries(0).build())
-                        .closeBalancer(true)
-                        .build();
-                JettyProxy proxy = new JettyProxy(runtime, "/*")) {
+                JettyProxy proxy =
+                        JettyProxy.inFrontOf(ProxyConfig.builder().maxRetries(0).build(), backend.port())) {
             String answer = RawHttp.exchange(proxy.port(), "GET /r HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
             int status = RawHttp.status(answer);
             if (expected > 0) {
@@ -123,12 +116,7 @@ class MalformedUpstreamResponseTest {
                 .readTimeout(10, java.util.concurrent.TimeUnit.SECONDS)
                 .build();
         try (RawBackend backend = new RawBackend(refusal);
-                ProxyRuntime runtime = ProxyRuntime.builder(LoadBalancer.builder()
-                                .addServer(Server.of("127.0.0.1", backend.port()))
-                                .build())
-                        .closeBalancer(true)
-                        .build();
-                JettyProxy proxy = new JettyProxy(runtime, "/*");
+                JettyProxy proxy = JettyProxy.inFrontOf(ProxyConfig.defaults(), backend.port());
                 okhttp3.Response r = client.newCall(new okhttp3.Request.Builder()
                                 .url(proxy.url("/upload"))
                                 .post(okhttp3.RequestBody.create(new byte[8 * 1024 * 1024]))
@@ -136,7 +124,8 @@ class MalformedUpstreamResponseTest {
                         .execute()) {
             assertThat(r.code()).isEqualTo(413);
             assertThat(r.body().string()).isEqualTo("too big\n");
-            assertThat(runtime.loadBalancer().pool().list().get(0).failures()).isZero();
+            assertThat(proxy.runtime().loadBalancer().pool().list().get(0).failures())
+                    .isZero();
         } finally {
             client.dispatcher().executorService().shutdown();
             client.connectionPool().evictAll();

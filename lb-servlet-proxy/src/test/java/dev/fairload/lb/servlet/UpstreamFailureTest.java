@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.fairload.lb.LoadBalancer;
-import dev.fairload.lb.Server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -42,7 +41,6 @@ class UpstreamFailureTest {
             .build();
     private TruncatingBackend backend;
     private LoadBalancer lb;
-    private ProxyRuntime runtime;
     private JettyProxy proxy;
 
     private void start(boolean chunked, int sent, int declared) throws Exception {
@@ -51,26 +49,15 @@ class UpstreamFailureTest {
 
     private void start(boolean chunked, int sent, int declared, int readTimeoutMillis) throws Exception {
         backend = new TruncatingBackend(chunked, sent, declared);
-        lb = LoadBalancer.builder()
-                .name("truncation")
-                .addServer(Server.of("127.0.0.1", backend.port()))
-                .build();
-        runtime = ProxyRuntime.builder(lb)
-                .config(ProxyConfig.builder()
-                        .readTimeoutMillis(readTimeoutMillis)
-                        .build())
-                .closeBalancer(true)
-                .build();
-        proxy = new JettyProxy(runtime, "/*");
+        proxy = JettyProxy.inFrontOf(
+                ProxyConfig.builder().readTimeoutMillis(readTimeoutMillis).build(), backend.port());
+        lb = proxy.runtime().loadBalancer();
     }
 
     @AfterEach
     void stop() throws Exception {
         if (proxy != null) {
             proxy.close();
-        }
-        if (runtime != null) {
-            runtime.close();
         }
         if (backend != null) {
             backend.close();

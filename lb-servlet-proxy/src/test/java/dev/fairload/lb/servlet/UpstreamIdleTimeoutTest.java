@@ -3,8 +3,6 @@ package dev.fairload.lb.servlet;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.fairload.lb.LoadBalancer;
-import dev.fairload.lb.Server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -37,31 +35,18 @@ class UpstreamIdleTimeoutTest {
             .callTimeout(20, TimeUnit.SECONDS)
             .build();
     private IdleClosingBackend backend;
-    private ProxyRuntime runtime;
     private JettyProxy proxy;
 
     private void start(int proxyIdleMillis, int backendIdleMillis) throws Exception {
         backend = new IdleClosingBackend(backendIdleMillis);
-        LoadBalancer lb = LoadBalancer.builder()
-                .name("idle")
-                .addServer(Server.of("127.0.0.1", backend.port()))
-                .build();
-        runtime = ProxyRuntime.builder(lb)
-                .config(ProxyConfig.builder()
-                        .upstreamIdleTimeoutMillis(proxyIdleMillis)
-                        .build())
-                .closeBalancer(true)
-                .build();
-        proxy = new JettyProxy(runtime, "/*");
+        proxy = JettyProxy.inFrontOf(
+                ProxyConfig.builder().upstreamIdleTimeoutMillis(proxyIdleMillis).build(), backend.port());
     }
 
     @AfterEach
     void stop() throws Exception {
         if (proxy != null) {
             proxy.close();
-        }
-        if (runtime != null) {
-            runtime.close();
         }
         if (backend != null) {
             backend.close();
