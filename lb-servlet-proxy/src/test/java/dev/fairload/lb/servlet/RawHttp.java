@@ -65,6 +65,21 @@ public final class RawHttp {
         return head.startsWith("http/1.1 1") ? false : status(text) == 204 || status(text) == 304;
     }
 
+    /**
+     * True when the server closes the connection after a response (end of stream or reset) instead of reading another
+     * request on it; false when it stays open until the socket's read timeout.
+     */
+    public static boolean closedAfterResponse(InputStream in) throws IOException {
+        try {
+            byte[] rest = in.readAllBytes(); // returns at end of stream; times out while the connection stays open
+            return !new String(rest, StandardCharsets.ISO_8859_1).contains("HTTP/1.1 200");
+        } catch (java.net.SocketException e) {
+            return true; // reset
+        } catch (SocketTimeoutException e) {
+            return false;
+        }
+    }
+
     public static int status(String response) {
         if (!response.startsWith("HTTP/1.1 ") && !response.startsWith("HTTP/1.0 ")) {
             return -1;

@@ -2,14 +2,12 @@ package dev.fairload.lb.servlet.standalone;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fairload.lb.servlet.FramingCorpus;
 import dev.fairload.lb.servlet.RawHttp;
 import dev.fairload.lb.servlet.TestBackend;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -51,90 +49,8 @@ class RequestFramingTest {
         backend.close();
     }
 
-    private static final String SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
-
     static Stream<Arguments> corpus() {
-        return Stream.of(
-                // Content-Length and Transfer-Encoding together, in both orders
-                post("Content-Length: 5\r\nTransfer-Encoding: chunked", "0\r\n\r\n" + SMUGGLED),
-                post("Transfer-Encoding: chunked\r\nContent-Length: 5", "0\r\n\r\n" + SMUGGLED),
-                post("Content-Length: 0\r\nTransfer-Encoding: chunked", "5\r\nhello\r\n0\r\n\r\n"),
-                // Content-Length values that are not one plain decimal number
-                post("Content-Length: 5\r\nContent-Length: 6", "hello!"),
-                post("Content-Length: 5\r\nContent-Length: 5", "hello"),
-                post("Content-Length: 5, 6", "hello!"),
-                post("Content-Length: 5, 5", "hello"),
-                post("Content-Length: +5", "hello"),
-                post("Content-Length: -5", "hello"),
-                post("Content-Length: 0x5", "hello"),
-                post("Content-Length: 5 5", "hello"),
-                post("Content-Length: 1_0", "helloworld"),
-                post("Content-Length: 99999999999999999999999", "hello"),
-                post("Content-Length: 9223372036854775808", "hello"),
-                post("Content-Length:", "hello"),
-                post("Content-Length : 5", "hello"),
-                post("Content-Length: 5\u0000", "hello"),
-                // Transfer-Encoding that is not exactly chunked
-                post("Transfer-Encoding: xchunked", "5\r\nhello\r\n0\r\n\r\n"),
-                post("Transfer-Encoding: chunked, identity", "5\r\nhello\r\n0\r\n\r\n"),
-                post("Transfer-Encoding: identity", "hello"),
-                post("Transfer-Encoding: gzip", "hello"),
-                post("Transfer-Encoding: chunked, chunked", "5\r\nhello\r\n0\r\n\r\n"),
-                post("Transfer-Encoding: chunked\r\nTransfer-Encoding: x", "5\r\nhello\r\n0\r\n\r\n"),
-                post("Transfer-Encoding : chunked", "5\r\nhello\r\n0\r\n\r\n"),
-                post("X-Pad: a\r\n Transfer-Encoding: chunked", "5\r\nhello\r\n0\r\n\r\n"),
-                raw("POST /upload HTTP/1.0\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
-                // header syntax
-                raw("GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n"),
-                raw("GET / HTTP/1.1\nHost: h\nX-Bare: lf\n\n"),
-                raw("GET / HTTP/1.1\r\nHost: h\r\nX-Bare: lf\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: h\r\nX-Bare: a\rb\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: h\r\nX-Nul: a\u0000b\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: h\r\n: empty-name\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: h\r\nX Space: v\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: h\r\nX(Paren): v\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\n Host: h\r\n\r\n"),
-                // request line and Host
-                raw("GET / HTTP/1.1\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
-                raw("GET / HTTP/1.1\r\nHost: h:port\r\n\r\n"),
-                raw("GET /a b HTTP/1.1\r\nHost: h\r\n\r\n"),
-                raw("GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n"),
-                raw("GET / HTTP/9.9\r\nHost: h\r\n\r\n"),
-                raw("G\u0000T / HTTP/1.1\r\nHost: h\r\n\r\n"),
-                // chunk syntax: found only once forwarding began, so last (a backend may still be
-                // entering its handler for one of them when the next case runs)
-                chunked("0x5\r\nhello\r\n0\r\n\r\n"),
-                chunked("+5\r\nhello\r\n0\r\n\r\n"),
-                chunked("-5\r\nhello\r\n0\r\n\r\n"),
-                chunked("fffffffffffffffff1\r\nhello\r\n0\r\n\r\n"),
-                chunked("g\r\nhello\r\n0\r\n\r\n"),
-                chunked("5\r\nhelloXX\r\n0\r\n\r\n"),
-                chunked("5\r\nhello0\r\n\r\n"),
-                chunked("5\nhello\r\n0\r\n\r\n"),
-                chunked("5\r\nhello\n0\r\n\r\n"));
-    }
-
-    private static Arguments post(String framing, String body) {
-        return raw("POST /upload HTTP/1.1\r\nHost: h\r\n" + framing + "\r\n\r\n" + body);
-    }
-
-    /** A chunked body malformed after valid headers: found only once forwarding began. */
-    private static Arguments chunked(String body) {
-        return raw("POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + body, true);
-    }
-
-    private static Arguments raw(String request) {
-        return raw(request, false);
-    }
-
-    private static Arguments raw(String request, boolean malformedBody) {
-        String name = request.replace("\r", "\\r")
-                .replace("\n", "\\n")
-                .replace("\u0000", "\\0")
-                .replace("\t", "\\t");
-        return Arguments.of(name, request, malformedBody);
+        return FramingCorpus.cases("").stream().map(c -> Arguments.of(c.name(), c.request(), c.malformedBody()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -150,7 +66,7 @@ class RequestFramingTest {
             InputStream in = socket.getInputStream();
             String response = RawHttp.readResponse(in);
             assertThat(RawHttp.status(response)).as(response).isBetween(400, 505);
-            assertThat(closedAfterResponse(in))
+            assertThat(RawHttp.closedAfterResponse(in))
                     .as("connection closed after " + response)
                     .isTrue();
         }
@@ -159,18 +75,6 @@ class RequestFramingTest {
             assertThat(backend.seen).as("requests received whole").hasSize(wholeBefore);
         } else {
             assertThat(backend.hits.get()).as("requests forwarded").isEqualTo(before);
-        }
-    }
-
-    /** True when the proxy closes the connection (end of stream or reset) instead of reading another request. */
-    private static boolean closedAfterResponse(InputStream in) throws IOException {
-        try {
-            byte[] rest = in.readAllBytes(); // returns at end of stream; times out while the connection stays open
-            return !new String(rest, StandardCharsets.ISO_8859_1).contains("HTTP/1.1 200");
-        } catch (SocketException e) {
-            return true; // reset
-        } catch (SocketTimeoutException e) {
-            return false;
         }
     }
 
