@@ -13,9 +13,10 @@
 #                         64 and 256 connections, then full handshakes per second (every request on a new connection).
 #   --quick               a short smoke test of the whole pipeline (1 round of 5 s, 10 s warm-up, 10 s soak); its
 #                         numbers mean nothing.
-#   --targets LIST        comma-separated subset of: direct,fairload,nginx,haproxy,jetty,jettyfl (default: all but
-#                         jettyfl, which is Jetty's ProxyServlet forwarding to the server a Fairload balancer picks: what
-#                         Fairload's balancing costs over Jetty's non-blocking client)
+#   --targets LIST        comma-separated subset of: direct,fairload,nginx,haproxy,jetty,jettyfl,jettycore (default:
+#                         all but jettyfl and jettycore. jettyfl is Jetty's ProxyServlet forwarding to the server a
+#                         Fairload balancer picks: what Fairload's balancing costs over Jetty's non-blocking client;
+#                         jettycore forwards the same way from a Jetty core handler, without the servlet layer)
 #
 # CPU: wrk (and FixedRateLoad) run on CPU 0, the proxy under test and the backends on CPU 1 (taskset); the JVM targets
 # are warmed with --warmup seconds of load (default 60) before anything is measured. Proxy CPU is the utime+stime of
@@ -75,7 +76,7 @@ for n in "$rounds" "$duration" "$warmup" "$latency_seconds" "$soak"; do
 done
 IFS=, read -r -a target_list <<< "$targets"
 for t in "${target_list[@]}"; do
-  case "$t" in direct|fairload|nginx|haproxy|jetty|jettyfl) ;; *) echo "run.sh: unknown target: $t" >&2; exit 2 ;; esac
+  case "$t" in direct|fairload|nginx|haproxy|jetty|jettyfl|jettycore) ;; *) echo "run.sh: unknown target: $t" >&2; exit 2 ;; esac
 done
 if [ $tls = 1 ]; then
   # Direct is plain HTTP to the backends: not a TLS peer.
@@ -135,11 +136,12 @@ trap 'exit 130' INT TERM
 
 # Ports, all on 127.0.0.1.
 backend_ports=(9101 9102 9103)
-declare -A port=([direct]=9101 [fairload]=9201 [nginx]=9211 [haproxy]=9221 [jetty]=9231 [jettyfl]=9241)
-declare -A tls_port=([fairload]=9443 [nginx]=9444 [haproxy]=9446 [jetty]=9445 [jettyfl]=9447)
+declare -A port=([direct]=9101 [fairload]=9201 [nginx]=9211 [haproxy]=9221 [jetty]=9231 [jettyfl]=9241 [jettycore]=9251)
+declare -A tls_port=([fairload]=9443 [nginx]=9444 [haproxy]=9446 [jetty]=9445 [jettyfl]=9447 [jettycore]=9448)
 declare -A pid_of=()
 declare -A label=([direct]="direct (no proxy)" [fairload]="Fairload" [nginx]="nginx" [haproxy]="HAProxy"
-                  [jetty]="Jetty ProxyServlet" [jettyfl]="Jetty ProxyServlet + Fairload picks")
+                  [jetty]="Jetty ProxyServlet" [jettyfl]="Jetty ProxyServlet + Fairload picks"
+                  [jettycore]="Jetty core handler + Fairload picks")
 
 wait_http() { # url seconds
   local deadline=$((SECONDS + $2))
@@ -321,6 +323,7 @@ for t in "${target_list[@]}"; do
     haproxy) start_haproxy ;;
     jetty) start_jetty jetty ;;
     jettyfl) start_jetty jettyfl --balanced ;;
+    jettycore) start_jetty jettycore --core ;;
   esac
   active+=("$t")
 done
@@ -373,7 +376,7 @@ record() { # mode target connections round rest-of-line
 warm() {
   local t
   for t in "${active[@]}"; do
-    if [ "$t" = fairload ] || [ "$t" = jetty ] || [ "$t" = jettyfl ]; then
+    if [ "$t" = fairload ] || [ "$t" = jetty ] || [ "$t" = jettyfl ] || [ "$t" = jettycore ]; then
       echo "Warming ${label[$t]} for $warmup s"
       run_wrk "$t" 64 "$warmup" > /dev/null
       if [ $tls = 1 ]; then run_wrk "$t" 16 "$(( (warmup + 5) / 6 ))" -H "Connection: close" > /dev/null; fi
@@ -472,8 +475,9 @@ from collections import defaultdict
 raw, tls, tps = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
 rows = [line.rstrip("\n").split("\t") for line in open(raw) if line.strip()]
 label = {"direct": "direct (no proxy)", "fairload": "Fairload", "nginx": "nginx", "haproxy": "HAProxy",
-         "jetty": "Jetty ProxyServlet", "jettyfl": "Jetty ProxyServlet + Fairload picks"}
-order = [t for t in ["direct", "fairload", "nginx", "haproxy", "jetty", "jettyfl"] if any(r[1] == t for r in rows)]
+         "jetty": "Jetty ProxyServlet", "jettyfl": "Jetty ProxyServlet + Fairload picks",
+         "jettycore": "Jetty core handler + Fairload picks"}
+order = [t for t in ["direct", "fairload", "nginx", "haproxy", "jetty", "jettyfl", "jettycore"] if any(r[1] == t for r in rows)]
 runs = defaultdict(list)
 for r in rows:
     runs[(r[0], r[1], r[2])].append(r[4:])

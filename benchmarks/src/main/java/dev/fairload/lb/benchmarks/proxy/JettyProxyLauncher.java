@@ -8,9 +8,11 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.ee10.proxy.ProxyServlet;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
@@ -33,6 +35,8 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * <p>With {@code --balanced}, the backend of each request is picked by a Fairload {@link LoadBalancer} (round robin)
  * and its lease completed with the outcome: what forwarding over Jetty's non-blocking client would cost with
  * Fairload's balancing, measured beside the blocking upstream the standalone proxy uses (see docs/benchmarks.md).
+ * With {@code --core}, a Jetty core handler forwards instead of the servlet, with the same picks ({@link
+ * CoreForwarder}): forwarding without the servlet layer.
  *
  * <p>Listens on 127.0.0.1 only, prints one line when ready, and runs until the process is stopped.
  */
@@ -47,9 +51,11 @@ public final class JettyProxyLauncher {
         String keystorePassword = "";
         List<String> backends = new ArrayList<>();
         boolean balanced = false;
+        boolean core = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--balanced" -> balanced = true;
+                case "--core" -> core = true;
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--tls-port" -> tlsPort = Integer.parseInt(args[++i]);
                 case "--keystore" -> keystore = args[++i];
@@ -81,17 +87,41 @@ public final class JettyProxyLauncher {
             server.addConnector(https);
         }
 
-        ServletContextHandler context = new ServletContextHandler("/");
-        ServletHolder proxy =
-                new ServletHolder(balanced ? new BalancedProxyServlet(backends) : new RoundRobinProxyServlet(backends));
-        proxy.setAsyncSupported(true);
-        context.addServlet(proxy, "/*");
-        server.setHandler(context);
+        String name;
+        if (core) {
+            // The same client settings as Jetty's ProxyServlet: the server's thread pool, 256 connections per backend.
+            HttpClient client = new HttpClient();
+            client.setExecutor(server.getThreadPool());
+            client.setMaxConnectionsPerDestination(256);
+            client.setFollowRedirects(false);
+            client.setHttpCookieStore(new HttpCookieStore.Empty());
+            server.addBean(client);
+            server.setHandler(new CoreForwarder(client, balancer(backends)));
+            name = "Jetty core handler + HttpClient with Fairload's picks";
+        } else {
+            ServletContextHandler context = new ServletContextHandler("/");
+            ServletHolder proxy = new ServletHolder(
+                    balanced ? new BalancedProxyServlet(backends) : new RoundRobinProxyServlet(backends));
+            proxy.setAsyncSupported(true);
+            context.addServlet(proxy, "/*");
+            server.setHandler(context);
+            name = balanced ? "Jetty ProxyServlet with Fairload's picks" : "Jetty ProxyServlet";
+        }
         server.start();
-        System.out.println((balanced ? "Jetty ProxyServlet with Fairload's picks" : "Jetty ProxyServlet")
+        System.out.println(name
                 + " listening on http://127.0.0.1:" + http.getLocalPort() + "/"
                 + (tlsPort > 0 ? " and https://127.0.0.1:" + tlsPort + "/" : "") + " in front of " + backends);
         server.join();
+    }
+
+    /** A round-robin Fairload balancer over the backends' addresses. */
+    static LoadBalancer balancer(List<String> backends) {
+        LoadBalancer.Builder b = LoadBalancer.builder().name("jetty").strategy(Strategy.roundRobin());
+        for (String backend : backends) {
+            java.net.URI uri = java.net.URI.create(backend);
+            b.addServer(dev.fairload.lb.Server.of(uri.getHost(), uri.getPort()));
+        }
+        return b.build();
     }
 
     private static String stripSlash(String url) {
@@ -125,12 +155,7 @@ public final class JettyProxyLauncher {
         private final LoadBalancer lb;
 
         BalancedProxyServlet(List<String> backends) {
-            LoadBalancer.Builder b = LoadBalancer.builder().name("jetty").strategy(Strategy.roundRobin());
-            for (String backend : backends) {
-                java.net.URI uri = java.net.URI.create(backend);
-                b.addServer(dev.fairload.lb.Server.of(uri.getHost(), uri.getPort()));
-            }
-            this.lb = b.build();
+            this.lb = balancer(backends);
         }
 
         @Override
