@@ -10,7 +10,6 @@ import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.RawHttp;
 import dev.fairload.lb.servlet.TestBackend;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,9 +24,6 @@ import okhttp3.RequestBody;
 import okhttp3.Response;
 import okio.BufferedSink;
 import okio.BufferedSource;
-import org.apache.catalina.Context;
-import org.apache.catalina.connector.Connector;
-import org.apache.catalina.startup.Tomcat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -42,7 +38,7 @@ class TomcatProxyIT {
     private final List<TestBackend> backends = new ArrayList<>();
     private LoadBalancer lb;
     private ProxyRuntime runtime;
-    private Tomcat tomcat;
+    private TomcatProxy tomcat;
     private int port;
     private final OkHttpClient client = new OkHttpClient.Builder()
             .retryOnConnectionFailure(false)
@@ -69,22 +65,13 @@ class TomcatProxyIT {
                         .build())
                 .closeBalancer(true)
                 .build();
-        tomcat = new Tomcat();
-        tomcat.setBaseDir(Files.createDirectories(base.resolve("tomcat")).toString());
-        Connector connector = new Connector();
-        connector.setPort(0);
-        connector.setProperty("address", "127.0.0.1");
-        tomcat.setConnector(connector);
-        Context context = tomcat.addContext("", null);
-        context.addServletContainerInitializer(ProxyRegistration.initializer("/lb/*", runtime), null);
-        tomcat.start();
-        port = connector.getLocalPort();
+        tomcat = TomcatProxy.start(base, "/lb/*", runtime);
+        port = tomcat.port();
     }
 
     @AfterEach
     void stop() throws Exception {
-        tomcat.stop();
-        tomcat.destroy();
+        tomcat.close();
         runtime.close();
         for (TestBackend backend : backends) {
             backend.close();

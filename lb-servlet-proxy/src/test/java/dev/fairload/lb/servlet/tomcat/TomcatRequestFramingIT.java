@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.servlet.FramingCorpus;
-import dev.fairload.lb.servlet.ProxyRegistration;
 import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.RawHttp;
 import dev.fairload.lb.servlet.TestBackend;
@@ -13,14 +12,10 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.apache.catalina.Context;
-import org.apache.catalina.connector.Connector;
-import org.apache.catalina.startup.Tomcat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
@@ -76,7 +71,7 @@ class TomcatRequestFramingIT {
 
     private static TestBackend backend;
     private static ProxyRuntime runtime;
-    private static Tomcat tomcat;
+    private static TomcatProxy tomcat;
     private static int port;
 
     @BeforeAll
@@ -88,23 +83,14 @@ class TomcatRequestFramingIT {
                         .build())
                 .closeBalancer(true)
                 .build();
-        tomcat = new Tomcat();
-        tomcat.setBaseDir(Files.createDirectories(base.resolve("tomcat")).toString());
-        Connector connector = new Connector();
-        connector.setPort(0);
-        connector.setProperty("address", "127.0.0.1");
-        tomcat.setConnector(connector);
-        Context context = tomcat.addContext("", null);
-        context.addServletContainerInitializer(ProxyRegistration.initializer(PREFIX + "/*", runtime), null);
-        tomcat.start();
-        port = connector.getLocalPort();
+        tomcat = TomcatProxy.start(base, PREFIX + "/*", runtime);
+        port = tomcat.port();
     }
 
     @AfterAll
     static void stop() throws Exception {
         if (tomcat != null) {
-            tomcat.stop();
-            tomcat.destroy();
+            tomcat.close();
         }
         if (runtime != null) {
             runtime.close();
