@@ -96,6 +96,16 @@ class ProxyHeadersAndProtocolTest {
         assertThat(seen.header("Via")).isEqualTo("1.0 edge, 1.1 fairload");
         assertThat(seen.header("X-Custom")).isEqualTo("kept");
         assertThat(seen.header("Accept-Encoding")).isEqualTo("identity");
+        assertThat(seen.headers()).as("a User-Agent the client did not send").doesNotContainKey("user-agent");
+    }
+
+    @Test
+    void request_userAgentPassedVerbatim() throws Exception {
+        start(ProxyConfig.defaults(), "/*");
+        String response = RawHttp.exchange(
+                proxy.port(), "GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: curl/8.5.0\r\nConnection: close\r\n\r\n");
+        assertThat(RawHttp.status(response)).as(response).isEqualTo(200);
+        assertThat(onlySeen().headers().get("user-agent")).containsExactly("curl/8.5.0");
     }
 
     @Test

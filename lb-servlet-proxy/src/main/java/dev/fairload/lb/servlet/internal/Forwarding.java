@@ -263,12 +263,15 @@ public final class Forwarding {
         if (body == null && ("GET".equals(method) || "HEAD".equals(method)) && hasBody()) {
             return null; // OkHttp cannot send a GET or HEAD body; refuse rather than drop it silently
         }
-        return new Request.Builder()
+        Request.Builder upstream = new Request.Builder()
                 .url(url)
                 .headers(headers.build())
                 .method(method, body)
-                .tag(PickContext.class, context.build())
-                .build();
+                .tag(PickContext.class, context.build());
+        if (request.getHeader("User-Agent") == null) {
+            upstream.tag(UpstreamClients.NoUserAgent.class, UpstreamClients.NoUserAgent.TAG);
+        }
+        return upstream.build();
     }
 
     private boolean isRewritten(String lower, boolean trusted) {

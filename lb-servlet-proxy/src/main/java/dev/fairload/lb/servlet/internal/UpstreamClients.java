@@ -10,8 +10,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import okhttp3.CookieJar;
 import okhttp3.Dispatcher;
+import okhttp3.Interceptor;
 import okhttp3.OkHttpClient;
 import okhttp3.Protocol;
+import okhttp3.Request;
 
 /**
  * Builds the balanced upstream clients of one proxy. Every client built here shares one dispatcher (its threads)
@@ -23,6 +25,23 @@ import okhttp3.Protocol;
  * has the same logical host.
  */
 public final class UpstreamClients {
+    /**
+     * The tag of a request whose client sent no {@code User-Agent}. OkHttp gives every request that lacks one its
+     * own; a network interceptor takes it out again just before the request is written, so the server sees the
+     * client's headers and not the proxy's client library.
+     */
+    public enum NoUserAgent {
+        TAG
+    }
+
+    private static final Interceptor NO_ADDED_USER_AGENT = chain -> {
+        Request request = chain.request();
+        if (request.tag(NoUserAgent.class) == null) {
+            return chain.proceed(request);
+        }
+        return chain.proceed(request.newBuilder().removeHeader("User-Agent").build());
+    };
+
     private final LoadBalancer lb;
     private final String upstreamHost;
     private final OkHttpClient base;
@@ -60,6 +79,7 @@ public final class UpstreamClients {
                 .cookieJar(CookieJar.NO_COOKIES)
                 .cache(null)
                 .protocols(List.of(Protocol.HTTP_1_1))
+                .addNetworkInterceptor(NO_ADDED_USER_AGENT)
                 .build();
     }
 
