@@ -153,6 +153,17 @@ public final class TestBackend implements AutoCloseable {
                             TimeUnit.MILLISECONDS);
                 }
                 case "/sse" -> sse(resp);
+                case "/gzip" -> {
+                    // Compressed whatever the request accepts, as some servers do.
+                    java.io.ByteArrayOutputStream packed = new java.io.ByteArrayOutputStream();
+                    try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(packed)) {
+                        gzip.write(name.getBytes(StandardCharsets.UTF_8));
+                    }
+                    resp.setContentType("text/plain");
+                    resp.setHeader("Content-Encoding", "gzip");
+                    resp.setContentLength(packed.size());
+                    resp.getOutputStream().write(packed.toByteArray());
+                }
                 case "/login" -> {
                     resp.addHeader("Set-Cookie", "sessionId=" + req.getParameter("id") + "; Path=/; HttpOnly");
                     text(resp, name);

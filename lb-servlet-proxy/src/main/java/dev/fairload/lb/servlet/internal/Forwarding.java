@@ -241,8 +241,9 @@ public final class Forwarding {
         if (HopByHop.containsToken(request.getHeaders("TE"), "trailers")) {
             headers.add("TE", "trailers"); // the client accepts trailers, and so does the proxy
         }
-        if (request.getHeader("Accept-Encoding") == null) {
-            // Without it OkHttp would ask for gzip and decode it: the proxy must not change the encoding.
+        boolean noAcceptEncoding = request.getHeader("Accept-Encoding") == null;
+        if (noAcceptEncoding) {
+            // Without it OkHttp would ask for gzip and decode it; taken out before sending (UpstreamClients.Omitted).
             headers.add("Accept-Encoding", "identity");
         }
         String host = clientHost();
@@ -268,8 +269,10 @@ public final class Forwarding {
                 .headers(headers.build())
                 .method(method, body)
                 .tag(PickContext.class, context.build());
-        if (request.getHeader("User-Agent") == null) {
-            upstream.tag(UpstreamClients.NoUserAgent.class, UpstreamClients.NoUserAgent.TAG);
+        UpstreamClients.Omitted omitted =
+                UpstreamClients.Omitted.of(request.getHeader("User-Agent") == null, noAcceptEncoding);
+        if (omitted != null) {
+            upstream.tag(UpstreamClients.Omitted.class, omitted);
         }
         return upstream.build();
     }

@@ -26,20 +26,40 @@ import okhttp3.Request;
  */
 public final class UpstreamClients {
     /**
-     * The tag of a request whose client sent no {@code User-Agent}. OkHttp gives every request that lacks one its
-     * own; a network interceptor takes it out again just before the request is written, so the server sees the
-     * client's headers and not the proxy's client library.
+     * The tag of a request whose client sent no {@code User-Agent}, no {@code Accept-Encoding}, or neither. OkHttp
+     * gives every request that lacks them its own (and, for {@code Accept-Encoding: gzip}, would decode the answer);
+     * the proxy sends {@code Accept-Encoding: identity} instead, so that OkHttp leaves the encoding alone, and a
+     * network interceptor takes both out again just before the request is written: the server sees the headers the
+     * client sent, not those of the proxy's client library.
      */
-    public enum NoUserAgent {
-        TAG
+    public enum Omitted {
+        USER_AGENT,
+        ACCEPT_ENCODING,
+        BOTH;
+
+        /** What a request without these headers omitted, or null when it has both. */
+        public static Omitted of(boolean noUserAgent, boolean noAcceptEncoding) {
+            if (noUserAgent) {
+                return noAcceptEncoding ? BOTH : USER_AGENT;
+            }
+            return noAcceptEncoding ? ACCEPT_ENCODING : null;
+        }
     }
 
-    private static final Interceptor NO_ADDED_USER_AGENT = chain -> {
+    private static final Interceptor NOTHING_ADDED = chain -> {
         Request request = chain.request();
-        if (request.tag(NoUserAgent.class) == null) {
+        Omitted omitted = request.tag(Omitted.class);
+        if (omitted == null) {
             return chain.proceed(request);
         }
-        return chain.proceed(request.newBuilder().removeHeader("User-Agent").build());
+        Request.Builder b = request.newBuilder();
+        if (omitted != Omitted.ACCEPT_ENCODING) {
+            b.removeHeader("User-Agent");
+        }
+        if (omitted != Omitted.USER_AGENT) {
+            b.removeHeader("Accept-Encoding");
+        }
+        return chain.proceed(b.build());
     };
 
     private final LoadBalancer lb;
@@ -79,7 +99,7 @@ public final class UpstreamClients {
                 .cookieJar(CookieJar.NO_COOKIES)
                 .cache(null)
                 .protocols(List.of(Protocol.HTTP_1_1))
-                .addNetworkInterceptor(NO_ADDED_USER_AGENT)
+                .addNetworkInterceptor(NOTHING_ADDED)
                 .build();
     }
 
