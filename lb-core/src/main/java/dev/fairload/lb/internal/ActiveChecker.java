@@ -211,7 +211,7 @@ final class ActiveChecker implements AutoCloseable {
         ActiveHealthCheck old = this.config;
         this.config = newConfig;
         if (old.https() != newConfig.https()
-                || old.sslContext() != newConfig.sslContext()
+                || !old.sslContext().equals(newConfig.sslContext())
                 || !old.timeout().equals(newConfig.timeout())) {
             for (Shard shard : shards) {
                 shard.client = newClient(newConfig);

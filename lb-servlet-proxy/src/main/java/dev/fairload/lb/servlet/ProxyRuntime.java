@@ -2,6 +2,7 @@ package dev.fairload.lb.servlet;
 
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.event.Subscription;
+import dev.fairload.lb.health.ActiveHealthCheck;
 import dev.fairload.lb.health.OutlierDetection;
 import dev.fairload.lb.servlet.internal.Cidr;
 import dev.fairload.lb.servlet.internal.ConcurrencyLimit;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
+import javax.net.ssl.SSLContext;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
@@ -92,8 +94,30 @@ public final class ProxyRuntime implements AutoCloseable {
         }
         this.clients = new UpstreamClients(lb, UPSTREAM_HOST, b.baseClient, config.upstreamIdleTimeoutMillis());
         this.state = newState(config, null);
+        if (state.upstreamTls.https()) {
+            applyHealthCheckTls(null, state.upstreamTls);
+        }
         lb.maxInFlightPerServer(config.maxRequestsPerServer());
         applyEjectionTime(config);
+    }
+
+    /**
+     * Active health checks reach the servers the way requests do: over https when {@code upstreamTls} is on, trusting
+     * what the proxy trusts (its trust bundle, or everything with {@code upstreamTlsInsecure}). A TLS context the
+     * application set on the balancer itself is kept while the proxy has no trust of its own; while {@code
+     * upstreamTls} stays off, the checks' scheme is left as the application set it.
+     */
+    private void applyHealthCheckTls(UpstreamTls previous, UpstreamTls tls) {
+        ActiveHealthCheck current = lb.activeHealthCheck();
+        SSLContext currentContext = current.sslContext().orElse(null);
+        SSLContext previousOwn = previous == null ? null : previous.sslContext();
+        SSLContext context =
+                tls.sslContext() != null ? tls.sslContext() : (currentContext == previousOwn ? null : currentContext);
+        boolean https = previous == null || previous.https() != tls.https() ? tls.https() : current.https();
+        if (current.https() != https || currentContext != context) {
+            lb.activeHealthCheck(
+                    current.toBuilder().https(https).sslContext(context).build());
+        }
     }
 
     /** Sets the balancer's base ejection time (and raises its maximum to match if needed); other settings stay. */
@@ -170,7 +194,11 @@ public final class ProxyRuntime implements AutoCloseable {
             if (!previous.algorithm().equals(config.algorithm())) {
                 lb.strategy(config.strategy());
             }
+            UpstreamTls previousTls = state.upstreamTls;
             state = next;
+            if (next.upstreamTls != previousTls) {
+                applyHealthCheckTls(previousTls, next.upstreamTls);
+            }
             if (previous.maxRequestsPerServer() != config.maxRequestsPerServer()) {
                 lb.maxInFlightPerServer(config.maxRequestsPerServer());
             }

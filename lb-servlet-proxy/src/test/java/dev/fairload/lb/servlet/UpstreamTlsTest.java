@@ -2,9 +2,12 @@ package dev.fairload.lb.servlet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.Server;
+import dev.fairload.lb.ServerStatus;
+import dev.fairload.lb.health.ActiveHealthCheck;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
@@ -64,7 +68,13 @@ class UpstreamTlsTest {
         ssl.setKeyStore(store);
         ssl.setKeyStorePassword("pw");
         org.eclipse.jetty.server.Server server = new org.eclipse.jetty.server.Server();
-        ServerConnector connector = new ServerConnector(server, ssl);
+        // The backend serves whatever host name it is reached by: whether the name matters is the proxy's to decide.
+        org.eclipse.jetty.server.HttpConfiguration http = new org.eclipse.jetty.server.HttpConfiguration();
+        http.addCustomizer(new org.eclipse.jetty.server.SecureRequestCustomizer(false, false, -1, false));
+        ServerConnector connector = new ServerConnector(
+                server,
+                new org.eclipse.jetty.server.SslConnectionFactory(ssl, "http/1.1"),
+                new org.eclipse.jetty.server.HttpConnectionFactory(http));
         connector.setHost("127.0.0.1");
         server.addConnector(connector);
         server.setHandler(new Handler.Abstract() {
@@ -142,6 +152,98 @@ class UpstreamTlsTest {
         try (Response r = get()) {
             assertThat(r.code()).isEqualTo(200);
         }
+    }
+
+    /**
+     * Active health checks reach https backends the way requests do: over https, trusting the proxy's bundle (or
+     * everything when insecure), and following changes to it.
+     */
+    @Test
+    void healthChecks_useUpstreamTls_andFollowItsTrust() throws Exception {
+        Path bundle = dir.resolve("ca.pem");
+        Files.writeString(bundle, ca.certificatePem());
+        LoadBalancer lb = LoadBalancer.builder()
+                .addServer(Server.of("127.0.0.1", backendPort))
+                .activeHealthCheck(ActiveHealthCheck.builder()
+                        .path("/")
+                        .interval(Duration.ofMillis(300))
+                        .timeout(Duration.ofMillis(250))
+                        .rise(1)
+                        .fall(1)
+                        .build())
+                .build();
+        runtime = ProxyRuntime.builder(lb)
+                .config(ProxyConfig.builder()
+                        .upstreamTls(true)
+                        .upstreamTrustStorePath(bundle.toString())
+                        .maxRetries(0)
+                        .build())
+                .closeBalancer(true)
+                .build();
+        proxy = new JettyProxy(runtime, "/*");
+        assertThat(lb.activeHealthCheck().https()).isTrue();
+        awaitStatus(lb, ServerStatus.HEALTHY, 1);
+        try (Response r = get()) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+
+        // The JDK's trust store does not know the CA: the checks now fail the handshake too.
+        Map<String, Object> noBundle = new java.util.HashMap<>();
+        noBundle.put("upstreamTrustStorePath", null);
+        runtime.update(noBundle);
+        awaitStatus(lb, ServerStatus.UNHEALTHY, 1);
+
+        runtime.update(Map.of("upstreamTlsInsecure", true));
+        awaitStatus(lb, ServerStatus.HEALTHY, 1);
+
+        runtime.update(Map.of("upstreamTls", false, "upstreamTlsInsecure", false));
+        assertThat(lb.activeHealthCheck().https()).isFalse();
+        assertThat(lb.activeHealthCheck().sslContext()).isEmpty();
+    }
+
+    /** With {@code upstreamTlsInsecure}, checks skip the host name too, as forwarding does. */
+    @Test
+    void healthChecks_insecure_acceptWrongHostCertificate() throws Exception {
+        HeldCertificate otherHost = new HeldCertificate.Builder()
+                .commonName("other")
+                .addSubjectAlternativeName("other.example")
+                .build();
+        org.eclipse.jetty.server.Server wrongHost = tlsBackend(otherHost, "wrong host");
+        try {
+            int port = ((ServerConnector) wrongHost.getConnectors()[0]).getLocalPort();
+            LoadBalancer lb = LoadBalancer.builder()
+                    .addServer(Server.of("127.0.0.1", port))
+                    .activeHealthCheck(ActiveHealthCheck.builder()
+                            .path("/")
+                            .interval(Duration.ofMillis(300))
+                            .timeout(Duration.ofMillis(250))
+                            .rise(1)
+                            .fall(1)
+                            .build())
+                    .build();
+            runtime = ProxyRuntime.builder(lb)
+                    .config(ProxyConfig.builder()
+                            .upstreamTls(true)
+                            .upstreamTlsInsecure(true)
+                            .build())
+                    .closeBalancer(true)
+                    .build();
+            awaitStatus(lb, ServerStatus.HEALTHY, 1);
+        } finally {
+            wrongHost.stop();
+        }
+    }
+
+    /** Waits until the only server has the status after at least {@code checks} further finished checks. */
+    private static void awaitStatus(LoadBalancer lb, ServerStatus status, int checks) {
+        java.time.Instant after = java.time.Instant.now();
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(lb.pool().list())
+                        .singleElement()
+                        .satisfies(v -> {
+                            assertThat(v.lastHealthCheck()).isNotNull().isAfter(after);
+                            assertThat(v.status()).isEqualTo(status);
+                        }));
     }
 
     @Test

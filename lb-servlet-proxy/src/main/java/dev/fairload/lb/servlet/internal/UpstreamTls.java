@@ -2,6 +2,7 @@ package dev.fairload.lb.servlet.internal;
 
 import dev.fairload.lb.servlet.ProxyConfig;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -11,8 +12,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.OkHttpClient;
 import org.slf4j.Logger;
@@ -107,6 +110,16 @@ public final class UpstreamTls {
         }
     }
 
+    /** Whether backends are reached over https. */
+    public boolean https() {
+        return https;
+    }
+
+    /** The TLS context of the configured trust (a trust bundle, or none with {@code upstreamTlsInsecure}); null: the JDK's. */
+    public SSLContext sslContext() {
+        return context;
+    }
+
     /** The scheme backends are reached with. */
     public String scheme() {
         return https ? "https" : "http";
@@ -130,12 +143,28 @@ public final class UpstreamTls {
     }
 
     /** Accepts every certificate: only ever built when {@code upstreamTlsInsecure} is explicitly on. */
-    private static final class TrustAll implements X509TrustManager {
+    /**
+     * Trusts every certificate. Extended, so that the JDK does not wrap it with a host name check of its own: the JDK
+     * HTTP client of the health checks asks for one on every handshake.
+     */
+    private static final class TrustAll extends X509ExtendedTrustManager {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
 
         @Override
         public X509Certificate[] getAcceptedIssuers() {
