@@ -53,6 +53,9 @@ final class ActiveChecker implements AutoCloseable {
      * burst (thousands of servers added together) never opens thousands of sockets at once.
      */
     static final int MAX_CONCURRENT_CHECKS = 256;
+    /** The longest window the first checks of servers starting together are spread over. */
+    private static final long MAX_FIRST_CHECK_WINDOW_MILLIS = 1000;
+
     /** Servers per {@link HttpClient}; see the class comment. */
     static final int SERVERS_PER_CLIENT = 2_000;
 
@@ -169,15 +172,21 @@ final class ActiveChecker implements AutoCloseable {
         return targets.get(serverId);
     }
 
-    /** Starts checking a server: at once, or at a random point of its first interval when {@code spread}. */
-    CompletableFuture<Void> start(ServerState state, boolean spread) {
+    /**
+     * Starts checking a server: at once, or, when it is one of {@code batch} servers starting together (the initial
+     * pool, new settings), at a random point of a window of 1 ms per 10 servers, at most a second and at most its
+     * interval; so a pool's first verdicts come within about a second however large it is, and 10,000 servers start
+     * at 10,000 checks per second instead of all at once.
+     */
+    CompletableFuture<Void> start(ServerState state, int batch) {
         Target target = new Target(state, config.https() ? assignShard() : null);
         Target old = targets.put(state.id(), target);
         if (old != null) {
             stop(old);
         }
         long interval = intervalMillis(state, config);
-        long delayMillis = spread ? ThreadLocalRandom.current().nextLong(Math.max(1, interval)) : 0;
+        long window = Math.min(interval, Math.min(MAX_FIRST_CHECK_WINDOW_MILLIS, batch / 10));
+        long delayMillis = window > 0 ? ThreadLocalRandom.current().nextLong(window) : 0;
         schedule(target, delayMillis);
         return target.firstCheck;
     }
@@ -218,7 +227,7 @@ final class ActiveChecker implements AutoCloseable {
             }
         }
         for (Target target : targets.values()) {
-            start(target.state, true);
+            start(target.state, targets.size());
         }
     }
 

@@ -310,14 +310,7 @@ public final class Pool {
 
     // Control plane -------------------------------------------------------------------------------------
 
-    /**
-     * Adds a server. Throws {@link IllegalStateException} if its id or host:port is already in the pool.
-     */
-    public ServerView add(Server server) {
-        return add(server, false);
-    }
-
-    /** Adds the initial servers with one snapshot; first active checks spread over a second. */
+    /** Adds the initial servers with one snapshot; their first active checks spread over at most a second. */
     public void addInitial(List<Server> servers) {
         List<ServerState> added = new ArrayList<>(servers.size());
         lock.lock();
@@ -335,7 +328,7 @@ public final class Pool {
             publish();
             if (activeHealthCheck.enabled()) {
                 for (ServerState state : added) {
-                    checker.start(state, true);
+                    checker.start(state, added.size());
                 }
             }
             log.info("{}: started with {} servers", name, added.size());
@@ -357,7 +350,10 @@ public final class Pool {
         return state;
     }
 
-    private ServerView add(Server server, boolean spreadFirstCheck) {
+    /**
+     * Adds a server. Throws {@link IllegalStateException} if its id or host:port is already in the pool.
+     */
+    public ServerView add(Server server) {
         Objects.requireNonNull(server, "server");
         ServerState state;
         lock.lock();
@@ -376,7 +372,7 @@ public final class Pool {
             byAuthority.put(server.authority(), state);
             publish();
             if (activeHealthCheck.enabled()) {
-                checker.start(state, spreadFirstCheck);
+                checker.start(state, 0);
             }
             log.info("{}: added {} ({})", name, server, state.status().jsonName());
         } finally {
@@ -708,7 +704,7 @@ public final class Pool {
             } else if (!old.enabled()) {
                 checker.reconfigure(config);
                 for (ServerState s : byId.values()) {
-                    checker.start(s, true);
+                    checker.start(s, byId.size());
                 }
             } else {
                 checker.reconfigure(config);

@@ -107,6 +107,36 @@ class ActiveHealthCheckTest {
         await().atMost(3, TimeUnit.SECONDS).until(() -> fine.requests.get() >= before + 5);
     }
 
+    /**
+     * The initial pool gets its first verdicts within about a second, not over its 30 s interval: until then its
+     * servers are unknown and not picked, and a dead one must be found before it gets traffic.
+     */
+    @Test
+    void initialPool_firstVerdictsWithinASecond_evenAtA30sInterval() throws Exception {
+        Backend up = backend();
+        Backend alsoUp = backend();
+        Server down = Server.builder("127.0.0.1", freePort()).id("down").build();
+        ActiveHealthCheck slow = fast().toBuilder()
+                .interval(Duration.ofSeconds(30))
+                .timeout(Duration.ofSeconds(2))
+                .rise(1)
+                .fall(1)
+                .build();
+        LoadBalancer lb = balancer(slow, up.server("a"), alsoUp.server("b"), down);
+        for (String id : List.of("a", "b", "down")) {
+            lb.pool().firstCheck(id).get(5, TimeUnit.SECONDS);
+        }
+        assertThat(status(lb, "a")).isEqualTo(ServerStatus.HEALTHY);
+        assertThat(status(lb, "b")).isEqualTo(ServerStatus.HEALTHY);
+        assertThat(status(lb, "down")).isEqualTo(ServerStatus.UNHEALTHY);
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
     @Test
     void newServer_isUnknownUntilItsFirstCheck() throws Exception {
         Backend a = backend();
