@@ -16,6 +16,15 @@ public final class ErrorResponses {
     private ErrorResponses() {}
 
     /**
+     * The body {@code {"error": message}}.
+     *
+     * @param message a fixed text without quotes or backslashes (never client or upstream input)
+     */
+    public static byte[] body(String message) {
+        return ("{\"error\":\"" + message + "\"}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
      * Writes {@code {"error": message}} with {@code status}, unless the response is already committed.
      *
      * @param message a fixed text without quotes or backslashes (never client or upstream input)
@@ -24,7 +33,7 @@ public final class ErrorResponses {
         if (response.isCommitted()) {
             return;
         }
-        byte[] body = ("{\"error\":\"" + message + "\"}").getBytes(StandardCharsets.UTF_8);
+        byte[] body = body(message);
         response.setStatus(status);
         response.setContentType("application/json");
         response.setHeader("Cache-Control", "no-store");

@@ -96,11 +96,11 @@ final class AdminMount implements AutoCloseable {
 
     /** Serves the API, {@code /metrics}, and JSON errors (404s and Jetty's own) on the admin listener. */
     void mount(org.eclipse.jetty.server.Server server, ServletContextHandler context) {
-        server.setErrorHandler(new JsonErrorHandler());
+        server.setErrorHandler(JsonErrorHandler.admin());
         ServletHolder api = new ServletHolder(AdminServlet.DEFAULT_NAME, servlet);
         context.addServlet(api, "/api/*");
         context.addServlet(api, "/");
-        context.setErrorHandler(new JsonErrorHandler());
+        context.setErrorHandler(JsonErrorHandler.admin());
         context.addServlet(new ServletHolder("fairload-metrics", new MetricsServlet(access, this::scrape)), "/metrics");
     }
 

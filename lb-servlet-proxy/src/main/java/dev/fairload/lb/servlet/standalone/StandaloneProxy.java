@@ -102,6 +102,8 @@ final class StandaloneProxy {
             }
             ServletContextHandler context = new ServletContextHandler("/");
             context.addServletContainerInitializer(ProxyRegistration.initializer("/*", runtime));
+            proxyServer.setErrorHandler(JsonErrorHandler.proxy());
+            context.setErrorHandler(JsonErrorHandler.proxy());
             if (settings.adminOnProxyPort) {
                 admin.mountOnProxy(context);
             }

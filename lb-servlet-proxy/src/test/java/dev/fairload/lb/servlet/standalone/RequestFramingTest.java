@@ -66,6 +66,10 @@ class RequestFramingTest {
             InputStream in = socket.getInputStream();
             String response = RawHttp.readResponse(in);
             assertThat(RawHttp.status(response)).as(response).isBetween(400, 505);
+            assertThat(response)
+                    .as("a JSON error, never an HTML page")
+                    .containsIgnoringCase("\r\nContent-Type: application/json")
+                    .contains("\r\n\r\n{\"error\":\"");
             assertThat(RawHttp.closedAfterResponse(in))
                     .as("connection closed after " + response)
                     .isTrue();
