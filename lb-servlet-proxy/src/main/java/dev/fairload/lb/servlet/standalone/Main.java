@@ -75,6 +75,10 @@ public final class Main {
         if (settings.state != null) {
             out.println("State file " + settings.state.toAbsolutePath() + ": admin API changes are saved there");
         }
+        if (proxy.runtime().loadBalancer().pool().size() == 0) {
+            err.println("fairload: no backends yet: requests get 503 until servers are added (--backend URL, backends"
+                    + " in --config, or POST /api/servers)");
+        }
         out.flush();
         return 0;
     }

@@ -104,6 +104,7 @@ final class Settings {
             s.adminToken = envToken;
         }
         Map<String, Object> overrides = new LinkedHashMap<>();
+        String tlsOptionWithoutTls = null;
         List<Server> cliBackends = new ArrayList<>();
         List<String> cliSchemes = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -122,7 +123,10 @@ final class Settings {
                     overrides.put("sslCertPath", value(args, i++));
                     overrides.put("sslTermination", true);
                 }
-                case "--tls-key" -> overrides.put("sslKeyPath", value(args, i++));
+                case "--tls-key" -> {
+                    overrides.put("sslKeyPath", value(args, i++));
+                    tlsOptionWithoutTls = "--tls-key";
+                }
                 case "--tls-port" -> {
                     String text = value(args, i++);
                     int tlsPort;
@@ -135,6 +139,7 @@ final class Settings {
                         throw new UsageException("--tls-port: '" + text + "' (expected: 1-65535)");
                     }
                     overrides.put("sslPort", tlsPort);
+                    tlsOptionWithoutTls = "--tls-port";
                 }
                 case "--admin-tls" -> s.adminTls = true;
                 case "--algorithm" -> overrides.put("algorithm", value(args, i++));
@@ -169,6 +174,10 @@ final class Settings {
         } catch (IllegalArgumentException e) {
             String message = e.getMessage();
             throw new UsageException(message.startsWith("ssl") ? message : "--" + message);
+        }
+        if (tlsOptionWithoutTls != null && !s.config.sslTermination()) {
+            throw new UsageException(tlsOptionWithoutTls
+                    + ": TLS termination is off (expected: --tls-cert too, or sslTermination: true in --config)");
         }
         s.validate();
         return s;
@@ -207,6 +216,13 @@ final class Settings {
             for (Map.Entry<?, ?> e : m.entrySet()) {
                 map.put(String.valueOf(e.getKey()), e.getValue());
             }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+            String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+            String why = e.getOriginalMessage() == null
+                    ? e.getClass().getSimpleName()
+                    : e.getOriginalMessage().lines().findFirst().orElse("").strip();
+            throw new UsageException("--config: " + file + ": not valid YAML" + where + ": " + why, e);
         } catch (IOException e) {
             throw new UsageException("--config: cannot read " + file + ": " + e.getMessage(), e);
         }

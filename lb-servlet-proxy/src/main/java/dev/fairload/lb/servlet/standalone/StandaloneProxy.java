@@ -73,16 +73,7 @@ final class StandaloneProxy {
 
             proxyServer = new org.eclipse.jetty.server.Server(
                     ClientLimits.threadPool("proxy", settings.config.maxConcurrentRequests() + 64, settings.config));
-            HttpConfiguration http = new HttpConfiguration();
-            // RFC 9110 parsing, and no bare LF as a line end either: requests that different parsers could read
-            // differently (request smuggling) are rejected with 400 before they reach the proxy servlet.
-            http.setHttpCompliance(HttpCompliance.RFC9110.without(
-                    "RFC9110_STRICT_LF",
-                    HttpCompliance.Violation.LF_HEADER_TERMINATION,
-                    HttpCompliance.Violation.LF_CHUNK_TERMINATION));
-            http.setSendServerVersion(false);
-            http.setSendXPoweredBy(false);
-            http.setUriCompliance(UriCompliance.DEFAULT);
+            HttpConfiguration http = strictHttp();
             ClientLimits.configure(http, settings.config);
             ServerConnector connector = new ServerConnector(
                     proxyServer, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
@@ -122,8 +113,8 @@ final class StandaloneProxy {
 
             adminServer = newServer("admin", 16);
             ServerConnector adminConnector = settings.adminTls
-                    ? tls.newConnector(adminServer, new HttpConfiguration(), false)
-                    : new ServerConnector(adminServer, 1, 1);
+                    ? tls.newConnector(adminServer, strictHttp(), false)
+                    : new ServerConnector(adminServer, 1, 1, new HttpConnectionFactory(strictHttp()));
             adminConnector.setHost(settings.adminHost);
             adminConnector.setPort(settings.adminPort);
             adminServer.addConnector(adminConnector);
@@ -137,6 +128,22 @@ final class StandaloneProxy {
             stopQuietly();
             throw e;
         }
+    }
+
+    /**
+     * RFC 9110 parsing, and no bare LF as a line end either: requests that different parsers could read differently
+     * (request smuggling) are rejected with 400 before any servlet sees them. No server version in answers.
+     */
+    private static HttpConfiguration strictHttp() {
+        HttpConfiguration http = new HttpConfiguration();
+        http.setHttpCompliance(HttpCompliance.RFC9110.without(
+                "RFC9110_STRICT_LF",
+                HttpCompliance.Violation.LF_HEADER_TERMINATION,
+                HttpCompliance.Violation.LF_CHUNK_TERMINATION));
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        http.setUriCompliance(UriCompliance.DEFAULT);
+        return http;
     }
 
     private static org.eclipse.jetty.server.Server newServer(String name, int maxThreads) {
@@ -198,6 +205,11 @@ final class StandaloneProxy {
             if (s != null) {
                 try {
                     s.stop();
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // Jetty stops anyway; what was still in flight is cut off.
+                    log.warn(
+                            "drain timeout: requests still in flight after {} s were cut off",
+                            s.getStopTimeout() / 1000);
                 } catch (Exception e) {
                     log.warn("stopping {} failed", s, e);
                 }

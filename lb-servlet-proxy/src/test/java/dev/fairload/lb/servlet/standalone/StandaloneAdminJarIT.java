@@ -220,6 +220,11 @@ class StandaloneAdminJarIT {
         assertThat(ambiguous.code()).isEqualTo(400);
         assertThat(ambiguous.contentType()).startsWith("application/json");
         assertThat(ambiguous.json()).containsEntry("success", false);
+        // The admin listener parses as strictly as the proxy's: a bare LF as a line end is refused.
+        String bareLf = dev.fairload.lb.servlet.RawHttp.exchange(
+                proxy.adminPort, "GET /api/health HTTP/1.1\nHost: h\nConnection: close\n\n");
+        assertThat(dev.fairload.lb.servlet.RawHttp.status(bareLf)).as(bareLf).isEqualTo(400);
+        assertThat(bareLf).contains("\"success\":false");
 
         // The traffic port does not expose management: /api/* goes to the backends like any path.
         Answer proxied = send(new Request.Builder().url(proxy.url("/api/servers")));

@@ -253,6 +253,7 @@ class StandaloneJarIT {
                 assertThat(r.code()).isEqualTo(503);
                 assertThat(r.body().string()).isEqualTo("{\"error\":\"No healthy servers available\"}");
             }
+            assertThat(empty.lines()).anyMatch(line -> line.startsWith("fairload: no backends yet"));
         }
     }
 
@@ -384,6 +385,23 @@ class StandaloneJarIT {
                         "--host", "127.0.0.1", "--port", Integer.toString(busy.getLocalPort()), "--admin-port", "0")) {
             assertThat(p.awaitExit()).isEqualTo(2);
             assertThat(String.join("\n", p.lines())).contains("--port: cannot listen on");
+        }
+        try (ProxyProcess p = ProxyProcess.start("--config", writeYaml("port: [\n"))) {
+            assertThat(p.awaitExit()).isEqualTo(2);
+            assertThat(p.lines())
+                    .as("one line and the hint, not a parser dump")
+                    .hasSize(2)
+                    .first(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                    .matches("fairload: --config: .*: not valid YAML at line 1, column \\d+: .*");
+        }
+        for (String option : new String[] {"--tls-port", "--tls-key"}) {
+            try (ProxyProcess p = ProxyProcess.start(option, option.equals("--tls-port") ? "9443" : "key.pem")) {
+                assertThat(p.awaitExit()).isEqualTo(2);
+                assertThat(p.lines())
+                        .first()
+                        .isEqualTo("fairload: " + option + ": TLS termination is off (expected:"
+                                + " --tls-cert too, or sslTermination: true in --config)");
+            }
         }
     }
 
