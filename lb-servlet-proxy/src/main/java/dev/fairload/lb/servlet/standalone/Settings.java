@@ -283,25 +283,29 @@ final class Settings {
                 out.add(backend(where, url, 1));
             } else if (item instanceof Map<?, ?> m) {
                 for (Object k : m.keySet()) {
-                    if (!List.of("url", "weight", "id").contains(String.valueOf(k))) {
-                        throw new UsageException(where + ": unknown key '" + k + "' (expected: url, weight, id)");
+                    if (!List.of("url", "weight", "id", "healthCheckPath").contains(String.valueOf(k))) {
+                        throw new UsageException(
+                                where + ": unknown key '" + k + "' (expected: url, weight, id, healthCheckPath)");
                     }
                 }
                 String url = string(where + ".url", m.get("url"));
                 int weight = m.containsKey("weight") ? integer(where + ".weight", m.get("weight")) : 1;
                 Server server = backend(where, url, weight);
-                if (m.containsKey("id")) {
-                    try {
-                        server = server.toBuilder()
-                                .id(string(where + ".id", m.get("id")))
-                                .build();
-                    } catch (IllegalArgumentException e) {
-                        throw new UsageException(where + ": " + e.getMessage(), e);
+                try {
+                    Server.Builder b = server.toBuilder();
+                    if (m.containsKey("id")) {
+                        b.id(string(where + ".id", m.get("id")));
                     }
+                    if (m.containsKey("healthCheckPath")) {
+                        b.healthCheckPath(string(where + ".healthCheckPath", m.get("healthCheckPath")));
+                    }
+                    server = b.build();
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(where + ": " + e.getMessage(), e);
                 }
                 out.add(server);
             } else {
-                throw new UsageException(where + ": expected a URL or {url, weight}, got " + item);
+                throw new UsageException(where + ": expected a URL or {url, weight, id, healthCheckPath}, got " + item);
             }
         }
         return out;
