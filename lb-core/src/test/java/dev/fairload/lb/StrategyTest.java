@@ -125,6 +125,20 @@ class StrategyTest {
         }
     }
 
+    /** Idle servers share sequential requests in proportion to weight, as nginx's least_conn does. */
+    @Test
+    void leastConnections_idleServersShareByWeight() {
+        List<Server> servers = List.of(server("heavy", 3), server("light", 1));
+        try (LoadBalancer lb = balancer(Strategy.leastConnections(), servers)) {
+            Map<String, Integer> counts = new HashMap<>();
+            for (int i = 0; i < 4_000; i++) {
+                counts.merge(pickId(lb, PickContext.empty()), 1, Integer::sum);
+            }
+            assertThat(counts.get("heavy")).isBetween(2_800, 3_200);
+            assertThat(counts.get("light")).isBetween(800, 1_200);
+        }
+    }
+
     @Test
     void leastConnections_weightAware() {
         List<Server> servers = List.of(server("heavy", 3), server("light", 1));

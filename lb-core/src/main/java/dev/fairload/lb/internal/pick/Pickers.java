@@ -2,6 +2,7 @@ package dev.fairload.lb.internal.pick;
 
 import dev.fairload.lb.PickContext;
 import dev.fairload.lb.internal.ServerState;
+import java.util.Arrays;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -28,29 +29,63 @@ public final class Pickers {
         };
     }
 
+    /**
+     * Fewest requests in flight per weight, compared as nginx's {@code least_conn} does ({@code inFlight / weight},
+     * in integers). Among equals the first from a starting point wins: the next in rotation, or, in a pool of at most
+     * {@value #LEAST_CONNECTIONS_WINDOW} servers with unequal weights, one drawn in proportion to weight. So idle
+     * servers share requests by weight there (3:1 weights get 3:1 of sequential requests), and busy ones by load.
+     */
     public static PickerFactory leastConnections() {
         AtomicLong sequence = new AtomicLong();
-        return (candidates, weights) -> context -> {
-            int n = candidates.length;
-            int start = index(sequence, n);
-            int scan = Math.min(n, LEAST_CONNECTIONS_WINDOW);
-            int best = start;
-            long bestLoad = candidates[start].inFlight() + 1L;
-            for (int k = 1; k < scan; k++) {
-                int i = start + k;
-                if (i >= n) {
-                    i -= n;
+        return (candidates, weights) -> {
+            // A drawn start jumps around the candidates, which costs cache misses in a large pool: only where the
+            // scan covers every candidate anyway.
+            long[] cumulative = candidates.length <= LEAST_CONNECTIONS_WINDOW ? cumulativeIfUnequal(weights) : null;
+            return context -> {
+                int n = candidates.length;
+                int start = cumulative == null ? index(sequence, n) : drawByWeight(cumulative);
+                int scan = Math.min(n, LEAST_CONNECTIONS_WINDOW);
+                int best = start;
+                long bestLoad = candidates[start].inFlight();
+                for (int k = 1; k < scan; k++) {
+                    int i = start + k;
+                    if (i >= n) {
+                        i -= n;
+                    }
+                    long load = candidates[i].inFlight();
+                    if (load * weights[best] < bestLoad * weights[i]) {
+                        best = i;
+                        bestLoad = load;
+                    }
                 }
-                long load = candidates[i].inFlight() + 1L;
-                // (inFlight + 1) / weight, compared in integers: heavier servers win ties at equal load, and the
-                // first of equals from the rotating start wins, so ties spread.
-                if (load * weights[best] < bestLoad * weights[i]) {
-                    best = i;
-                    bestLoad = load;
-                }
-            }
-            return candidates[best];
+                return candidates[best];
+            };
         };
+    }
+
+    /** Running sums of the weights, or null when all weights are equal (a plain rotation is then exact and cheaper). */
+    private static long[] cumulativeIfUnequal(int[] weights) {
+        boolean equal = true;
+        for (int w : weights) {
+            equal &= w == weights[0];
+        }
+        if (equal) {
+            return null;
+        }
+        long[] cumulative = new long[weights.length];
+        long sum = 0;
+        for (int i = 0; i < weights.length; i++) {
+            sum += weights[i];
+            cumulative[i] = sum;
+        }
+        return cumulative;
+    }
+
+    /** An index drawn with probability weight / total, in O(log n). */
+    private static int drawByWeight(long[] cumulative) {
+        long r = ThreadLocalRandom.current().nextLong(cumulative[cumulative.length - 1]);
+        int i = Arrays.binarySearch(cumulative, r);
+        return i >= 0 ? i + 1 : -i - 1;
     }
 
     public static PickerFactory ipHash() {
