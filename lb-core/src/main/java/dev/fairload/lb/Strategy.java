@@ -17,7 +17,7 @@ import java.util.function.Supplier;
  *   <caption>Strategies</caption>
  *   <tr><th>name</th><th>pick cost</th><th>behaviour</th></tr>
  *   <tr><td>{@code round_robin}</td><td>O(1)</td><td>strict rotation, ignores weights: {@code abcabc}</td></tr>
- *   <tr><td>{@code weighted}</td><td>O(1)</td><td>smooth weighted rotation, exact shares: {@code cbcacb}</td></tr>
+ *   <tr><td>{@code weighted}</td><td>O(1)</td><td>smooth weighted rotation, exact shares: {@code cbacbc}</td></tr>
  *   <tr><td>{@code least_connections}</td><td>O(min(n, 64))</td><td>fewest in-flight requests per weight</td></tr>
  *   <tr><td>{@code ip_hash}</td><td>O(1)</td><td>Maglev consistent hash of the client address</td></tr>
  *   <tr><td>{@code random}</td><td>O(1)</td><td>uniform</td></tr>

@@ -64,7 +64,8 @@ public final class EmbeddedProxyExample {
         // The runtime owns the upstream client; closeBalancer(true) lets runtime.close() close the balancer too.
         ProxyRuntime runtime = ProxyRuntime.builder(lb).closeBalancer(true).build();
 
-        // The application: its own servlet, plus the proxy under /api/* (registered with async support on).
+        // The application: its own servlet, plus the proxy under /api/* (registered through its
+        // ServletContainerInitializer).
         org.eclipse.jetty.server.Server app = new org.eclipse.jetty.server.Server();
         ServerConnector connector = new ServerConnector(app);
         connector.setHost("127.0.0.1");
