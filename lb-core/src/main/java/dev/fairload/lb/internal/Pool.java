@@ -913,7 +913,19 @@ public final class Pool {
         }
         if (panic != panicking) {
             panicking = panic;
-            if (panic) {
+            boolean awaitingFirstChecks = true;
+            for (ServerState s : members) {
+                awaitingFirstChecks &= s.status() == ServerStatus.HEALTHY || s.status() == ServerStatus.UNKNOWN;
+            }
+            if (panic && awaitingFirstChecks) {
+                // Servers not checked yet are not known to be down: a normal start, not an alarm.
+                log.info(
+                        "{}: {} of {} servers checked healthy so far, balancing over all of them until the first"
+                                + " checks are in",
+                        name,
+                        healthy.size(),
+                        members.length);
+            } else if (panic) {
                 log.warn(
                         "{}: panic: only {} of {} servers healthy (threshold {}%), balancing over all of them",
                         name, healthy.size(), members.length, panicThresholdPercent);
