@@ -593,7 +593,10 @@ public final class Pool {
             state.trial.set(ServerState.NO_TRIAL);
             state.circuit.transitionToOpenState();
             metrics.ejection();
-            updateStatus(state, reason + ", ejected for " + time.toSeconds() + " s");
+            updateStatus(
+                    state,
+                    reason + ", ejected for "
+                            + (time.toMillis() < 1000 ? time.toMillis() + " ms" : time.toSeconds() + " s"));
             scheduleTrial(state, time, state.ejectionCount);
         } finally {
             lock.unlock();

@@ -9,6 +9,7 @@ import dev.fairload.lb.PickContext;
 import dev.fairload.lb.Server;
 import dev.fairload.lb.ServerStatus;
 import dev.fairload.lb.Strategy;
+import dev.fairload.lb.event.LbEvent;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -93,6 +94,8 @@ class PassiveHealthTest {
                         .strategy(Strategy.roundRobin())
                         .outlierDetection(outliers().build()),
                 backends);
+        List<LbEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        lb.addListener(events::add);
         backends.get(0).answer(500, "broken");
         int sentToBroken = 0;
         for (int i = 0; i < 30; i++) {
@@ -110,6 +113,10 @@ class PassiveHealthTest {
         assertThat(report.ejected()).isTrue();
         assertThat(report.circuitState()).isEqualTo("OPEN");
         assertThat(lb.metrics().ejections()).isEqualTo(1);
+        await().atMost(2, TimeUnit.SECONDS)
+                .until(() -> events.stream()
+                        .anyMatch(e -> e instanceof LbEvent.StatusChanged c
+                                && c.reason().endsWith("ejected for 300 ms")));
 
         // Nothing reaches the ejected server before its ejection time is over.
         java.time.Instant until = report.ejectedUntil();
