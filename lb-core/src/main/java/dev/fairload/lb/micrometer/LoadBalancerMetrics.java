@@ -109,6 +109,11 @@ public final class LoadBalancerMetrics implements MeterBinder, AutoCloseable {
                 s -> s.failovers());
         counter(registry, "lb.no.server", "Picks that found no server", s -> s.noServerAvailable());
         counter(registry, "lb.panic.picks", "Picks made in panic mode", s -> s.panicPicks());
+        counter(
+                registry,
+                "lb.overloaded",
+                "Picks refused because every candidate server had its maximum of requests in flight",
+                s -> s.overloaded());
         counter(registry, "lb.ejections", "Passive-health ejections", s -> s.ejections());
         Gauge.builder("lb.sessions.active", this, m -> m.snapshot().activeSessions())
                 .strongReference(true)

@@ -67,6 +67,21 @@ class LoadBalancerMetricsTest {
     }
 
     @Test
+    void overloadedPicks_areCounted() {
+        new LoadBalancerMetrics(lb).bindTo(registry);
+        lb.maxInFlightPerServer(1);
+        try (Lease first = lb.pick();
+                Lease second = lb.pick();
+                Lease refused = lb.pick()) {
+            assertThat(first.isAcquired()).isTrue();
+            assertThat(second.isAcquired()).isTrue();
+            assertThat(refused.unavailableReason()).isEqualTo(Lease.Unavailable.OVERLOADED);
+        }
+        await().atMost(Duration.ofSeconds(2))
+                .untilAsserted(() -> assertThat(counter("lb.overloaded")).isEqualTo(1));
+    }
+
+    @Test
     void inFlight_isAGauge() {
         new LoadBalancerMetrics(lb).bindTo(registry);
         Lease lease = lb.pick();
