@@ -162,16 +162,7 @@ class UpstreamTlsTest {
     void healthChecks_useUpstreamTls_andFollowItsTrust() throws Exception {
         Path bundle = dir.resolve("ca.pem");
         Files.writeString(bundle, ca.certificatePem());
-        LoadBalancer lb = LoadBalancer.builder()
-                .addServer(Server.of("127.0.0.1", backendPort))
-                .activeHealthCheck(ActiveHealthCheck.builder()
-                        .path("/")
-                        .interval(Duration.ofMillis(300))
-                        .timeout(Duration.ofMillis(250))
-                        .rise(1)
-                        .fall(1)
-                        .build())
-                .build();
+        LoadBalancer lb = checkedBalancer(backendPort);
         runtime = ProxyRuntime.builder(lb)
                 .config(ProxyConfig.builder()
                         .upstreamTls(true)
@@ -211,16 +202,7 @@ class UpstreamTlsTest {
         org.eclipse.jetty.server.Server wrongHost = tlsBackend(otherHost, "wrong host");
         try {
             int port = ((ServerConnector) wrongHost.getConnectors()[0]).getLocalPort();
-            LoadBalancer lb = LoadBalancer.builder()
-                    .addServer(Server.of("127.0.0.1", port))
-                    .activeHealthCheck(ActiveHealthCheck.builder()
-                            .path("/")
-                            .interval(Duration.ofMillis(300))
-                            .timeout(Duration.ofMillis(250))
-                            .rise(1)
-                            .fall(1)
-                            .build())
-                    .build();
+            LoadBalancer lb = checkedBalancer(port);
             runtime = ProxyRuntime.builder(lb)
                     .config(ProxyConfig.builder()
                             .upstreamTls(true)
@@ -232,6 +214,20 @@ class UpstreamTlsTest {
         } finally {
             wrongHost.stop();
         }
+    }
+
+    /** One server on 127.0.0.1, checked at {@code GET /} every 300 ms; one check decides its status. */
+    private static LoadBalancer checkedBalancer(int port) {
+        return LoadBalancer.builder()
+                .addServer(Server.of("127.0.0.1", port))
+                .activeHealthCheck(ActiveHealthCheck.builder()
+                        .path("/")
+                        .interval(Duration.ofMillis(300))
+                        .timeout(Duration.ofMillis(250))
+                        .rise(1)
+                        .fall(1)
+                        .build())
+                .build();
     }
 
     /** Waits until the only server has the status after at least {@code checks} further finished checks. */
