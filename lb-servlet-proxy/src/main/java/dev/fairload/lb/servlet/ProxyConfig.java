@@ -363,7 +363,8 @@ public final class ProxyConfig {
      * Upstream: how long an idle keep-alive connection to a backend is kept for reuse, in milliseconds. Keep it below
      * the backends' own idle timeout (5 s for Node.js, Apache httpd and uvicorn), so that a request is not written
      * to a connection the backend is closing: an idempotent request would be sent again, but a POST would get a 502,
-     * since the proxy cannot know whether the backend acted on it. 100-3600000. Default 4000. Read at start.
+     * since the proxy cannot know whether the backend acted on it. 100-3600000. Default 4000. Applies live: a new
+     * value starts a new connection pool.
      */
     public int upstreamIdleTimeoutMillis() {
         return upstreamIdleTimeoutMillis;

@@ -66,7 +66,7 @@ public final class ProxyRuntime implements AutoCloseable {
     private volatile State state;
 
     /** The configuration in force with what is built from it; replaced whole (one volatile write) on update. */
-    private record State(UpstreamTls upstreamTls, Forwarding.Settings forwarding) {
+    private record State(UpstreamTls upstreamTls, UpstreamClients.Base base, Forwarding.Settings forwarding) {
         ProxyConfig config() {
             return forwarding.config();
         }
@@ -196,6 +196,7 @@ public final class ProxyRuntime implements AutoCloseable {
             }
             UpstreamTls previousTls = state.upstreamTls;
             state = next;
+            clients.use(next.base);
             if (next.upstreamTls != previousTls) {
                 applyHealthCheckTls(previousTls, next.upstreamTls);
             }
@@ -304,7 +305,9 @@ public final class ProxyRuntime implements AutoCloseable {
                 .map(r -> Cidr.parse(r, "trustedProxies"))
                 .toList();
         UpstreamTls tls = UpstreamTls.of(config, previousTls);
+        UpstreamClients.Base base = clients.baseFor(config.upstreamIdleTimeoutMillis());
         OkHttpClient client = clients.client(
+                base,
                 config.maxRetries(),
                 config.retryOnStatus(),
                 config.connectTimeoutMillis(),
@@ -312,7 +315,7 @@ public final class ProxyRuntime implements AutoCloseable {
                 config.writeTimeoutMillis(),
                 tls);
         client = clients.withDeadlines(client, config.requestTimeoutMillis(), config.responseHeadersTimeoutMillis());
-        return new State(tls, new Forwarding.Settings(config, lb, client, UPSTREAM_BASE, ranges));
+        return new State(tls, base, new Forwarding.Settings(config, lb, client, UPSTREAM_BASE, ranges));
     }
 
     private static String changes(ProxyConfig previous, ProxyConfig next) {

@@ -84,6 +84,20 @@ class UpstreamIdleTimeoutTest {
                 .isEqualTo(200);
     }
 
+    /** Lowered through a configuration update, the idle timeout applies at once, without a restart. */
+    @Test
+    void idleTimeoutLoweredLive_appliesToTheNextConnections() throws Exception {
+        start(60_000, 300);
+        assertThat(call("GET", null)).isEqualTo(200);
+        proxy.runtime().update(java.util.Map.of("upstreamIdleTimeoutMillis", 100));
+        assertThat(call("GET", null)).isEqualTo(200);
+        await("the proxy closes its idle connection before the backend does")
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> backend.closedByProxy.get() >= 1);
+        assertThat(call("POST", "x")).isEqualTo(200);
+        assertThat(backend.posts.get()).isEqualTo(1);
+    }
+
     private int call(String method, String body) throws IOException {
         RequestBody requestBody = body == null ? null : RequestBody.create(body.getBytes(StandardCharsets.UTF_8));
         try (Response r = client.newCall(new Request.Builder()

@@ -17,7 +17,8 @@ import okhttp3.Request;
 
 /**
  * Builds the balanced upstream clients of one proxy. Every client built here shares one dispatcher (its threads)
- * and one connection pool, so rebuilding for a new retry count or timeout costs no connections.
+ * and the connection pool of the idle timeout in force, so rebuilding for a new retry count or timeout costs no
+ * connections; a new idle timeout starts a new pool.
  *
  * <p>Threads: the proxy servlet runs each call on the container thread that received the request
  * ({@code call.execute()}), so the dispatcher's threads serve only calls enqueued through {@link
@@ -64,10 +65,15 @@ public final class UpstreamClients {
 
     private final LoadBalancer lb;
     private final String upstreamHost;
-    private final OkHttpClient base;
+    /** The base client of the idle timeout in force; a new idle timeout brings a new connection pool. */
+    private volatile Base base;
+
     private final ExecutorService executor;
     private final ScheduledThreadPoolExecutor timeouts;
     private final PoolMaintenance maintenance;
+
+    /** A base client and the idle timeout of its connection pool. */
+    public record Base(OkHttpClient client, int idleTimeoutMillis) {}
 
     /** {@code idleTimeoutMillis}: how long an idle upstream connection is kept for reuse. */
     public UpstreamClients(LoadBalancer lb, String upstreamHost, OkHttpClient baseClient, int idleTimeoutMillis) {
@@ -92,7 +98,7 @@ public final class UpstreamClients {
         dispatcher.setMaxRequestsPerHost(Integer.MAX_VALUE);
         OkHttpClient.Builder b = baseClient == null ? new OkHttpClient.Builder() : baseClient.newBuilder();
         b.interceptors().clear();
-        this.base = b.dispatcher(dispatcher)
+        OkHttpClient client = b.dispatcher(dispatcher)
                 .connectionPool(maintenance.newPool(256, idleTimeoutMillis, TimeUnit.MILLISECONDS))
                 .followRedirects(false)
                 .followSslRedirects(false)
@@ -101,17 +107,47 @@ public final class UpstreamClients {
                 .protocols(List.of(Protocol.HTTP_1_1))
                 .addNetworkInterceptor(NOTHING_ADDED)
                 .build();
+        this.base = new Base(client, idleTimeoutMillis);
     }
 
-    /** A balanced client with these settings, sharing threads and connections with every other one. */
+    /**
+     * The base client for {@code idleTimeoutMillis}: the one in force, or, for another value, one with a new
+     * connection pool (same threads), which {@link #use} puts in force once the configuration is.
+     */
+    public Base baseFor(int idleTimeoutMillis) {
+        Base current = base;
+        if (current.idleTimeoutMillis() == idleTimeoutMillis) {
+            return current;
+        }
+        OkHttpClient client = current.client()
+                .newBuilder()
+                .connectionPool(maintenance.newPool(256, idleTimeoutMillis, TimeUnit.MILLISECONDS))
+                .build();
+        return new Base(client, idleTimeoutMillis);
+    }
+
+    /**
+     * Puts {@code next} in force. A replaced pool's idle connections are closed now; those in use are closed when
+     * their calls end and their old idle timeout passes.
+     */
+    public void use(Base next) {
+        Base previous = base;
+        base = next;
+        if (previous.client().connectionPool() != next.client().connectionPool()) {
+            previous.client().connectionPool().evictAll();
+        }
+    }
+
+    /** A balanced client with these settings over {@code base}, sharing its threads and connections. */
     public OkHttpClient client(
+            Base base,
             int maxRetries,
             List<Integer> retryOnStatus,
             int connectTimeoutMillis,
             int readTimeoutMillis,
             int writeTimeoutMillis,
             UpstreamTls tls) {
-        return tls.applyTo(base.newBuilder())
+        return tls.applyTo(base.client().newBuilder())
                 .addInterceptor(Balancing.interceptor(upstreamHost, lb, maxRetries, retryOnStatus, tls.scheme()))
                 .connectTimeout(connectTimeoutMillis, TimeUnit.MILLISECONDS)
                 .readTimeout(readTimeoutMillis, TimeUnit.MILLISECONDS)
@@ -136,7 +172,7 @@ public final class UpstreamClients {
     public void close() {
         executor.shutdown();
         timeouts.shutdownNow();
-        base.connectionPool().evictAll();
+        base.client().connectionPool().evictAll();
         maintenance.close();
     }
 }
