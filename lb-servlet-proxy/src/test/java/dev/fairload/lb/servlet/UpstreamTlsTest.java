@@ -307,19 +307,11 @@ class UpstreamTlsTest {
             int otherHostPort = ((ServerConnector) otherHostBackend.getConnectors()[0]).getLocalPort();
             Path bundle = dir.resolve("ca.pem");
             Files.writeString(bundle, ca.certificatePem());
-            LoadBalancer lb = LoadBalancer.builder()
-                    .addServer(Server.of("127.0.0.1", expiredPort))
-                    .addServer(Server.of("127.0.0.1", otherHostPort))
-                    .addServer(Server.of("127.0.0.1", backendPort))
+            ProxyConfig trusting = ProxyConfig.builder()
+                    .upstreamTls(true)
+                    .upstreamTrustStorePath(bundle.toString())
                     .build();
-            runtime = ProxyRuntime.builder(lb)
-                    .config(ProxyConfig.builder()
-                            .upstreamTls(true)
-                            .upstreamTrustStorePath(bundle.toString())
-                            .build())
-                    .closeBalancer(true)
-                    .build();
-            proxy = new JettyProxy(runtime, "/*");
+            proxy = JettyProxy.inFrontOf(trusting, expiredPort, otherHostPort, backendPort);
             for (int i = 0; i < 6; i++) {
                 Request post = new Request.Builder()
                         .url(proxy.url("/order"))
@@ -339,18 +331,7 @@ class UpstreamTlsTest {
 
             // Only the two broken backends (a fresh proxy, so neither is held out by earlier failures): 502.
             proxy.close();
-            runtime.close();
-            runtime = ProxyRuntime.builder(LoadBalancer.builder()
-                            .addServer(Server.of("127.0.0.1", expiredPort))
-                            .addServer(Server.of("127.0.0.1", otherHostPort))
-                            .build())
-                    .config(ProxyConfig.builder()
-                            .upstreamTls(true)
-                            .upstreamTrustStorePath(bundle.toString())
-                            .build())
-                    .closeBalancer(true)
-                    .build();
-            proxy = new JettyProxy(runtime, "/*");
+            proxy = JettyProxy.inFrontOf(trusting, expiredPort, otherHostPort);
             try (Response r = get()) {
                 assertThat(r.code()).isEqualTo(502);
             }

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 
 /** The proxy's own answers, in the brief's JSON shape {@code {"error":"..."}}. Messages are fixed texts. */
 public final class ErrorResponses {
+    public static final String BAD_REQUEST = "Bad request";
     public static final String NO_SERVER = "No healthy servers available";
     public static final String OVERLOADED = "Server capacity exceeded, retry later";
     public static final String URI_TOO_LONG = "URI too long";

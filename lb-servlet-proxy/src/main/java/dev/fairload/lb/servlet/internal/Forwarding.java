@@ -158,7 +158,7 @@ public final class Forwarding {
             // Request smuggling defence for containers that tolerate these: never forward a body two parsers could
             // frame differently, and do not reuse the connection.
             response.setHeader("Connection", "close");
-            ErrorResponses.send(response, 400, "Bad request");
+            ErrorResponses.send(response, 400, ErrorResponses.BAD_REQUEST);
             finish.finished(method, path, null, 400, start);
             return;
         }
@@ -168,12 +168,12 @@ public final class Forwarding {
             upstream = exchange.upstreamRequest();
         } catch (IllegalArgumentException e) {
             // An unforwardable target or header (OkHttp's own validation): never forward it half-understood.
-            ErrorResponses.send(response, 400, "Bad request");
+            ErrorResponses.send(response, 400, ErrorResponses.BAD_REQUEST);
             finish.finished(method, path, null, 400, start);
             return;
         }
         if (upstream == null) {
-            ErrorResponses.send(response, 400, "Bad request");
+            ErrorResponses.send(response, 400, ErrorResponses.BAD_REQUEST);
             finish.finished(method, path, null, 400, start);
             return;
         }
@@ -695,7 +695,7 @@ public final class Forwarding {
             try {
                 response.reset();
                 response.setHeader("Connection", "close");
-                ErrorResponses.send(response, 400, "Bad request");
+                ErrorResponses.send(response, 400, ErrorResponses.BAD_REQUEST);
                 finishOnce(400, serverId);
                 return;
             } catch (IOException | RuntimeException e) {

@@ -33,13 +33,13 @@ public final class UpstreamClients {
      * network interceptor takes both out again just before the request is written: the server sees the headers the
      * client sent, not those of the proxy's client library.
      */
-    public enum Omitted {
+    enum Omitted {
         USER_AGENT,
         ACCEPT_ENCODING,
         BOTH;
 
         /** What a request without these headers omitted, or null when it has both. */
-        public static Omitted of(boolean noUserAgent, boolean noAcceptEncoding) {
+        static Omitted of(boolean noUserAgent, boolean noAcceptEncoding) {
             if (noUserAgent) {
                 return noAcceptEncoding ? BOTH : USER_AGENT;
             }

@@ -45,7 +45,7 @@ final class JsonErrorHandler extends ErrorHandler {
     static JsonErrorHandler proxy() {
         return new JsonErrorHandler(code -> ErrorResponses.body(
                 switch (code) {
-                    case 400 -> "Bad request";
+                    case 400 -> ErrorResponses.BAD_REQUEST;
                     case 414 -> ErrorResponses.URI_TOO_LONG;
                     case 431 -> ErrorResponses.TOO_MANY_HEADERS;
                     default -> reason(code);
