@@ -45,7 +45,11 @@ class ArchitectureTest {
     void publicPackages_exposeNoThirdPartyTypes() {
         noClasses()
                 .that()
-                .resideInAnyPackage("dev.fairload.lb", "dev.fairload.lb.event", "dev.fairload.lb.health")
+                .resideInAnyPackage(
+                        "dev.fairload.lb",
+                        "dev.fairload.lb.event",
+                        "dev.fairload.lb.exchange",
+                        "dev.fairload.lb.health")
                 .and()
                 .arePublic()
                 .should()
