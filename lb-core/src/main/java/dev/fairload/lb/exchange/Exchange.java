@@ -381,6 +381,20 @@ public final class Exchange {
         return current.server();
     }
 
+    /**
+     * For a balancer-set sticky cookie ({@link Server#stickyToken()}): the token to give the client with the delivered
+     * response, or null when the request already carries it ({@link PickContext#stickyToken()}) or nothing was
+     * delivered. A request whose token names a server that is gone or unhealthy was sent elsewhere, and gets the new
+     * server's token.
+     */
+    public String stickyTokenToSet() {
+        if (!delivered) {
+            return null;
+        }
+        String token = lease.server().stickyToken();
+        return token.equals(context.stickyToken()) ? null : token;
+    }
+
     /** Retries made so far: 0 during the first attempt. */
     public int retries() {
         return retries;

@@ -559,6 +559,30 @@ class ExchangeTest {
         assertThat(lb.sessionServer("abc")).isNull();
     }
 
+    @Test
+    void stickyToken_givenWhenTheRequestLacksItOrNamesAnotherServer() {
+        ExchangeEngine engine = engine().build(lb);
+        Exchange fresh = delivered(engine, PickContext.empty(), 200);
+        String token = fresh.server().stickyToken();
+        assertThat(fresh.stickyTokenToSet()).isEqualTo(token);
+
+        Exchange same =
+                delivered(engine, PickContext.builder().stickyToken(token).build(), 200);
+        assertThat(same.server().stickyToken()).isEqualTo(token);
+        assertThat(same.stickyTokenToSet()).isNull();
+
+        lb.pool().drain(fresh.server().id());
+        Exchange moved =
+                delivered(engine, PickContext.builder().stickyToken(token).build(), 200);
+        assertThat(moved.server().id()).isNotEqualTo(fresh.server().id());
+        assertThat(moved.stickyTokenToSet()).isEqualTo(moved.server().stickyToken());
+
+        Exchange failed = engine.newExchange("GET", PickContext.empty());
+        failed.start();
+        failed.onFailure(RESET, true);
+        assertThat(failed.stickyTokenToSet()).isNull();
+    }
+
     // Builder ----------------------------------------------------------------------------------------------------
 
     @Test
