@@ -3,11 +3,10 @@ package dev.fairload.lb.okhttp;
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.PickContext;
 import dev.fairload.lb.Server;
+import dev.fairload.lb.exchange.ExchangeEngine;
 import dev.fairload.lb.okhttp.internal.BalancedCall;
 import dev.fairload.lb.okhttp.internal.CallSettings;
-import dev.fairload.lb.okhttp.internal.RetryBudget;
 import dev.fairload.lb.okhttp.internal.ServiceRoute;
-import io.github.resilience4j.core.IntervalFunction;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Collection;
@@ -49,14 +48,18 @@ import okhttp3.Response;
  *
  * <ul>
  *   <li>always after a failure before the request was sent (connection refused, no route, TLS handshake, or a
- *       body never written), at once and free of budget, since the failed server did no work;
+ *       body never written), at once;
  *   <li>after a failure once sent, or a response whose status is in {@link Builder#retryOnStatus} (502, 503 and
  *       504 by default), only for idempotent methods ({@code GET,
  *       HEAD, OPTIONS, PUT, DELETE, TRACE}) or requests tagged {@link Retryable#YES}, after an exponential,
- *       jittered backoff, and only while the service's retry budget allows ({@link Builder#retryBudget});
+ *       jittered backoff;
  *   <li>never once a {@linkplain okhttp3.RequestBody#isOneShot() one-shot} or duplex body may have been
- *       written, and never for a cancelled call.
+ *       written, and never for a cancelled call or an interrupted thread;
+ *   <li>each retry, of any kind, only while the service's retry budget allows ({@link Builder#retryBudget}).
  * </ul>
+ *
+ * These are the rules of lb-core's exchange engine ({@link dev.fairload.lb.exchange.Exchange}), which the
+ * interceptor drives on the caller's thread; the proxy drives the same engine.
  *
  * <p>OkHttp's own retry runs below this interceptor: with {@code retryOnConnectionFailure} on (OkHttp's default), a
  * request that fails on a reused keep-alive connection is sent again on a new one to the same server, whatever its
@@ -99,10 +102,12 @@ import okhttp3.Response;
 public final class LoadBalancingInterceptor implements Interceptor {
     private final Map<String, ServiceRoute> routes;
     private final CallSettings settings;
+    private final int maxRetries;
 
-    private LoadBalancingInterceptor(Map<String, ServiceRoute> routes, CallSettings settings) {
+    private LoadBalancingInterceptor(Map<String, ServiceRoute> routes, CallSettings settings, int maxRetries) {
         this.routes = routes;
         this.settings = settings;
+        this.maxRetries = maxRetries;
     }
 
     public static Builder builder() {
@@ -129,7 +134,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
 
     @Override
     public String toString() {
-        return "LoadBalancingInterceptor{services=" + routes.keySet() + ", maxRetries=" + settings.maxRetries() + "}";
+        return "LoadBalancingInterceptor{services=" + routes.keySet() + ", maxRetries=" + maxRetries + "}";
     }
 
     /**
@@ -139,27 +144,26 @@ public final class LoadBalancingInterceptor implements Interceptor {
      */
     public static final class Builder {
         /** Default {@link #maxRetries(int)}. */
-        public static final int DEFAULT_MAX_RETRIES = 3;
+        public static final int DEFAULT_MAX_RETRIES = ExchangeEngine.DEFAULT_MAX_RETRIES;
         /** Highest allowed {@link #maxRetries(int)}. */
-        public static final int MAX_RETRIES_LIMIT = 10;
+        public static final int MAX_RETRIES_LIMIT = ExchangeEngine.MAX_RETRIES_LIMIT;
         /** Default share of requests that may be retried ({@link #retryBudget(double)}). */
-        public static final double DEFAULT_RETRY_RATIO = 0.2;
+        public static final double DEFAULT_RETRY_RATIO = ExchangeEngine.DEFAULT_RETRY_RATIO;
         /** Default retries always available to a quiet client ({@link #retryBudget(double, int)}). */
-        public static final int DEFAULT_RETRY_RESERVE = 10;
+        public static final int DEFAULT_RETRY_RESERVE = ExchangeEngine.DEFAULT_RETRY_RESERVE;
         /** Default {@link #retryOnStatus(Collection)}: 502, 503 and 504. */
-        public static final Set<Integer> DEFAULT_RETRY_ON_STATUS = Set.of(502, 503, 504);
+        public static final Set<Integer> DEFAULT_RETRY_ON_STATUS = ExchangeEngine.DEFAULT_RETRY_ON_STATUS;
         /** Default first backoff ({@link #backoff(Duration, Duration)}). */
-        public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(10);
+        public static final Duration DEFAULT_INITIAL_BACKOFF = ExchangeEngine.DEFAULT_INITIAL_BACKOFF;
         /** Default longest backoff. */
-        public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(1);
+        public static final Duration DEFAULT_MAX_BACKOFF = ExchangeEngine.DEFAULT_MAX_BACKOFF;
 
         private final Map<String, Service> services = new LinkedHashMap<>();
+        /** The retry rules, validated there; each service gets an engine (and a retry budget) of its own. */
+        private final ExchangeEngine.Builder engine = ExchangeEngine.builder();
+
         private int maxRetries = DEFAULT_MAX_RETRIES;
-        private double retryRatio = DEFAULT_RETRY_RATIO;
         private int retryReserve = DEFAULT_RETRY_RESERVE;
-        private Set<Integer> retryOnStatus = DEFAULT_RETRY_ON_STATUS;
-        private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
-        private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
         private boolean preserveHostHeader;
         private String sessionHeader;
         private String sessionCookie;
@@ -215,10 +219,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
          * @throws IllegalArgumentException if outside 0-10
          */
         public Builder maxRetries(int maxRetries) {
-            if (maxRetries < 0 || maxRetries > MAX_RETRIES_LIMIT) {
-                throw new IllegalArgumentException(
-                        "maxRetries: " + maxRetries + " (expected: 0-" + MAX_RETRIES_LIMIT + ")");
-            }
+            engine.maxRetries(maxRetries);
             this.maxRetries = maxRetries;
             return this;
         }
@@ -232,21 +233,14 @@ public final class LoadBalancingInterceptor implements Interceptor {
          * @throws IllegalArgumentException if a status is outside 500-599
          */
         public Builder retryOnStatus(Collection<Integer> statuses) {
-            Objects.requireNonNull(statuses, "retryOnStatus");
-            for (Integer status : statuses) {
-                if (status == null || status < 500 || status > 599) {
-                    throw new IllegalArgumentException("retryOnStatus: " + status + " (expected: 500-599)");
-                }
-            }
-            this.retryOnStatus = Set.copyOf(statuses);
+            engine.retryOnStatus(statuses);
             return this;
         }
 
         /**
-         * Caps retries that may add load to a failing service (after sending, or after a retryable status) at this
-         * share of the service's calls, plus a reserve of {@value #DEFAULT_RETRY_RESERVE}. Default 0.2: a
-         * service whose every server fails sees at most about 1.2 times its normal traffic, not {@code 1 +
-         * maxRetries} times. Retries of connections that failed before sending are not counted.
+         * Caps retries, of every kind, at this share of the service's calls, plus a reserve of {@value
+         * #DEFAULT_RETRY_RESERVE}. Default 0.2: a service whose every server fails sees at most about 1.2 times its
+         * normal traffic, not {@code 1 + maxRetries} times.
          *
          * @throws IllegalArgumentException if outside 0.0-1.0
          */
@@ -259,24 +253,18 @@ public final class LoadBalancingInterceptor implements Interceptor {
          * (the bucket's starting balance; it refills at {@code ratio} per call and holds at most the reserve plus
          * what 1,000 calls earn, so that a burst of failures after a healthy stretch, such as every request waiting
          * on a hung server timing out together, can be retried). Default reserve {@value #DEFAULT_RETRY_RESERVE}.
-         * Over any run of n calls, budgeted retries stay at most {@code reserve + ratio * (n + 1000)}.
+         * Over any run of n calls, retries stay at most {@code reserve + ratio * (n + 1000)}.
          *
          * @throws IllegalArgumentException if the ratio is outside 0.0-1.0 or the reserve outside 0-1000
          */
         public Builder retryBudget(double ratio, int reserve) {
-            if (!(ratio >= 0.0 && ratio <= 1.0)) {
-                throw new IllegalArgumentException("retryBudget: " + ratio + " (expected: 0.0-1.0)");
-            }
-            if (reserve < 0 || reserve > 1000) {
-                throw new IllegalArgumentException("reserve: " + reserve + " (expected: 0-1000)");
-            }
-            this.retryRatio = ratio;
+            engine.retryBudget(ratio, reserve);
             this.retryReserve = reserve;
             return this;
         }
 
         /**
-         * Pause before a budgeted retry: exponential from {@code initial}, doubling per retry, randomized by
+         * Pause before a retry of a request that may have been sent: exponential from {@code initial}, doubling per retry, randomized by
          * ±50% and capped at {@code max}. Default 10 ms to 1 s. {@code Duration.ZERO} as {@code initial}
          * disables backoff. The pause sleeps the calling thread; interrupting it fails the call with {@link
          * java.io.InterruptedIOException}.
@@ -284,16 +272,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
          * @throws IllegalArgumentException if {@code initial} is negative or {@code max} is below it
          */
         public Builder backoff(Duration initial, Duration max) {
-            Objects.requireNonNull(initial, "initial");
-            Objects.requireNonNull(max, "max");
-            if (initial.isNegative()) {
-                throw new IllegalArgumentException("initial: " + initial + " (expected: >= 0)");
-            }
-            if (max.compareTo(initial) < 0) {
-                throw new IllegalArgumentException("max: " + max + " (expected: >= initial " + initial + ")");
-            }
-            this.initialBackoff = initial;
-            this.maxBackoff = max;
+            engine.backoff(initial, max);
             return this;
         }
 
@@ -315,11 +294,13 @@ public final class LoadBalancingInterceptor implements Interceptor {
 
         /**
          * Takes the sticky-session key from this cookie, and binds the session to the server whose response sets
-         * the cookie (for example {@code JSESSIONID}), so later calls carrying it go to that server while it is
-         * healthy.
+         * the cookie (for example {@code JSESSIONID}), whatever the status, so later calls carrying it go to that
+         * server while it is healthy. A response that deletes the cookie ({@code Max-Age=0}, an expired {@code
+         * Expires}, an empty value) unbinds the session; a response that was retried binds nothing.
          */
         public Builder sessionCookie(String cookieName) {
             this.sessionCookie = validToken("sessionCookie", cookieName);
+            engine.sessionCookie(cookieName);
             return this;
         }
 
@@ -345,23 +326,11 @@ public final class LoadBalancingInterceptor implements Interceptor {
                 throw new IllegalStateException("services: none (expected: at least one service(name, balancer))");
             }
             Map<String, ServiceRoute> routes = new LinkedHashMap<>();
-            services.forEach((name, service) -> routes.put(
-                    name,
-                    new ServiceRoute(
-                            name, service.balancer, service.scheme, new RetryBudget(retryRatio, retryReserve))));
-            IntervalFunction backoff = initialBackoff.toMillis() < 1
-                    ? null
-                    : IntervalFunction.ofExponentialRandomBackoff(initialBackoff, 2.0, 0.5, maxBackoff);
-            CallSettings settings = new CallSettings(
-                    maxRetries,
-                    backoff,
-                    preserveHostHeader,
-                    sessionHeader,
-                    sessionCookie,
-                    hashHeader,
-                    hashCookie,
-                    retryOnStatus);
-            return new LoadBalancingInterceptor(Map.copyOf(routes), settings);
+            services.forEach((name, service) ->
+                    routes.put(name, new ServiceRoute(name, engine.build(service.balancer), service.scheme)));
+            CallSettings settings =
+                    new CallSettings(preserveHostHeader, sessionHeader, sessionCookie, hashHeader, hashCookie);
+            return new LoadBalancingInterceptor(Map.copyOf(routes), settings, maxRetries);
         }
 
         private static String validToken(String field, String value) {

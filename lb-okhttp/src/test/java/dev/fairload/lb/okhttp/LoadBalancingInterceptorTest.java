@@ -291,6 +291,47 @@ class LoadBalancingInterceptorTest {
     }
 
     @Test
+    void sticky_sessionCookieSetBy500Bound_deletedAtLogoutUnbound() throws IOException {
+        Dispatcher sessions = new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                if (request.getUrl().encodedPath().equals("/login")) {
+                    return new MockResponse.Builder()
+                            .code(500)
+                            .addHeader("Set-Cookie", "JSESSIONID=s-500; Path=/")
+                            .body("half-done")
+                            .build();
+                }
+                return new MockResponse.Builder()
+                        .addHeader("Set-Cookie", "JSESSIONID=; Max-Age=0; Path=/")
+                        .body("bye")
+                        .build();
+            }
+        };
+        backendA.setDispatcher(sessions);
+        backendB.setDispatcher(sessions);
+        backendC.setDispatcher(sessions);
+        OkHttpClient client = client(LoadBalancingInterceptor.builder()
+                .service("orders", orders)
+                .sessionCookie("JSESSIONID")
+                .build());
+
+        // The 500 created the session on its server (500 is not in retryOnStatus): the client keeps the cookie.
+        assertThat(get(client, "http://orders/login")).isEqualTo("half-done");
+        assertThat(orders.sessionServer("s-500")).isEqualTo("a");
+
+        assertThat(call(
+                        client,
+                        new Request.Builder()
+                                .url("http://orders/logout")
+                                .header("Cookie", "JSESSIONID=s-500")
+                                .build()))
+                .isEqualTo("bye");
+        assertThat(orders.sessionServer("s-500")).isNull();
+        assertThat(backendA.getRequestCount()).isEqualTo(2);
+    }
+
+    @Test
     void sticky_hashCookieWithConsistentHash() throws IOException {
         orders.strategy(Strategy.consistentHash());
         OkHttpClient client = client(LoadBalancingInterceptor.builder()

@@ -1,6 +1,6 @@
 package dev.fairload.lb.okhttp.internal;
 
-import dev.fairload.lb.Lease;
+import dev.fairload.lb.exchange.Exchange;
 import java.io.IOException;
 import okhttp3.Call;
 import okhttp3.MediaType;
@@ -11,26 +11,21 @@ import okio.ForwardingSource;
 import okio.Okio;
 
 /**
- * A response body that completes its lease when the response is finished with: at the end of the stream, on
- * close, or when reading fails. Whichever comes first wins; the lease ignores the rest. A read that fails
- * because the call was cancelled releases the lease without blaming the server.
+ * A response body that tells its exchange when the response is finished with: at the end of the stream or on close
+ * ({@link Exchange#onBodyEnd()}), or when reading fails ({@link Exchange#onBodyFailure}, or {@link Exchange#cancel()}
+ * when the call was cancelled: not the server's failure). Whichever comes first wins; the exchange ignores the rest.
  *
- * <p>Not thread-safe, like any {@link ResponseBody}; completion itself may race with a cancel from another
- * thread, which the lease resolves.
+ * <p>Not thread-safe, like any {@link ResponseBody}; a cancel from another thread is resolved by the exchange.
  */
-final class LeaseResponseBody extends ResponseBody {
+final class ExchangeResponseBody extends ResponseBody {
     private final ResponseBody delegate;
-    private final Lease lease;
-    private final int code;
-    private final long latencyNanos;
+    private final Exchange exchange;
     private final Call call;
     private BufferedSource source;
 
-    LeaseResponseBody(ResponseBody delegate, Lease lease, int code, long latencyNanos, Call call) {
+    ExchangeResponseBody(ResponseBody delegate, Exchange exchange, Call call) {
         this.delegate = delegate;
-        this.lease = lease;
-        this.code = code;
-        this.latencyNanos = latencyNanos;
+        this.exchange = exchange;
         this.call = call;
     }
 
@@ -47,7 +42,7 @@ final class LeaseResponseBody extends ResponseBody {
     @Override
     public BufferedSource source() {
         if (source == null) {
-            source = Okio.buffer(new LeaseSource(delegate.source()));
+            source = Okio.buffer(new ExchangeSource(delegate.source()));
         }
         return source;
     }
@@ -63,12 +58,12 @@ final class LeaseResponseBody extends ResponseBody {
         } catch (IOException ignored) {
             // As ResponseBody.close(): closing is quiet.
         } finally {
-            lease.complete(code, latencyNanos);
+            exchange.onBodyEnd();
         }
     }
 
-    private final class LeaseSource extends ForwardingSource {
-        LeaseSource(BufferedSource delegate) {
+    private final class ExchangeSource extends ForwardingSource {
+        ExchangeSource(BufferedSource delegate) {
             super(delegate);
         }
 
@@ -79,14 +74,15 @@ final class LeaseResponseBody extends ResponseBody {
                 read = super.read(sink, byteCount);
             } catch (IOException e) {
                 if (call.isCanceled()) {
-                    lease.close();
+                    exchange.cancel();
                 } else {
-                    lease.fail(e);
+                    // The caller has the response already: it cannot be sent again.
+                    exchange.onBodyFailure(e, false);
                 }
                 throw e;
             }
             if (read == -1) {
-                lease.complete(code, latencyNanos);
+                exchange.onBodyEnd();
             }
             return read;
         }
@@ -96,7 +92,7 @@ final class LeaseResponseBody extends ResponseBody {
             try {
                 super.close();
             } finally {
-                lease.complete(code, latencyNanos);
+                exchange.onBodyEnd();
             }
         }
     }

@@ -3,9 +3,11 @@ package dev.fairload.lb.okhttp.internal;
 import dev.fairload.lb.PickContext;
 import java.util.List;
 import okhttp3.Request;
-import okhttp3.Response;
 
-/** Reads sticky-session and hash keys from request headers and cookies, and session cookies from responses. */
+/**
+ * Reads sticky-session and hash keys from request headers and cookies: the per-request hints the interceptor passes to
+ * the exchange engine. (What a response's {@code Set-Cookie} does to a session is the engine's rule.)
+ */
 final class StickyKeys {
     private StickyKeys() {}
 
@@ -56,23 +58,6 @@ final class StickyKeys {
                     return value;
                 }
                 start = end + 1;
-            }
-        }
-        return null;
-    }
-
-    /** The value a {@code Set-Cookie} response header gives cookie {@code name}, or null if it sets another. */
-    static String setCookieValue(String setCookie, String name) {
-        int end = setCookie.indexOf(';');
-        return valueIfNamed(setCookie, 0, end < 0 ? setCookie.length() : end, name);
-    }
-
-    /** The session keys a response sets through cookie {@code name}. */
-    static String sessionSetBy(Response response, String name) {
-        for (String setCookie : response.headers("Set-Cookie")) {
-            String value = setCookieValue(setCookie, name);
-            if (value != null && !value.isEmpty()) {
-                return value;
             }
         }
         return null;

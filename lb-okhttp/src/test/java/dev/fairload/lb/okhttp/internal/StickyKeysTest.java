@@ -4,15 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fairload.lb.PickContext;
 import java.util.List;
-import java.util.Set;
 import okhttp3.Request;
 import org.junit.jupiter.api.Test;
 
 class StickyKeysTest {
-    private static final CallSettings KEYS =
-            new CallSettings(3, null, false, "X-Session", "SID", "X-User", "uid", Set.of(502, 503, 504));
-    private static final CallSettings NO_KEYS =
-            new CallSettings(3, null, false, null, null, null, null, Set.of(502, 503, 504));
+    private static final CallSettings KEYS = new CallSettings(false, "X-Session", "SID", "X-User", "uid");
+    private static final CallSettings NO_KEYS = new CallSettings(false, null, null, null, null);
 
     @Test
     void cookieValue_findsNamedCookieAmongOthers() {
@@ -23,13 +20,6 @@ class StickyKeysTest {
         assertThat(StickyKeys.cookieValue(headers, "S")).isNull();
         assertThat(StickyKeys.cookieValue(List.of("SID=\"quoted\""), "SID")).isEqualTo("quoted");
         assertThat(StickyKeys.cookieValue(List.of("SID="), "SID")).isNull();
-    }
-
-    @Test
-    void setCookieValue_ignoresAttributes() {
-        assertThat(StickyKeys.setCookieValue("SID=xyz; Path=/; HttpOnly", "SID"))
-                .isEqualTo("xyz");
-        assertThat(StickyKeys.setCookieValue("OTHER=xyz; SID=no", "SID")).isNull();
     }
 
     @Test
