@@ -182,6 +182,33 @@ class ExchangeTest {
     }
 
     @Test
+    void backoff_doublesPerRetry_cappedAtMax_noneBeforeSending() {
+        LoadBalancer five = LoadBalancer.builder().name("five").ticker(ticker).build();
+        for (int i = 0; i < 5; i++) {
+            five.pool().add(Server.builder("127.0.0.1", 8100 + i).id("s" + i).build());
+        }
+        try (five) {
+            Exchange exchange = ExchangeEngine.builder()
+                    .backoff(Duration.ofMillis(100), Duration.ofMillis(300))
+                    .maxRetries(4)
+                    .build(five)
+                    .newExchange("GET", PickContext.empty());
+            exchange.start();
+            assertThat(exchange.onResponse(503)).isEqualTo(Next.RETRY);
+            assertThat(exchange.retryDelayMillis()).isBetween(50L, 150L); // 100 ms ±50%
+            exchange.retry();
+            assertThat(exchange.onFailure(RESET, true)).isEqualTo(Next.RETRY);
+            assertThat(exchange.retryDelayMillis()).isBetween(100L, 300L); // 200 ms ±50%
+            exchange.retry();
+            assertThat(exchange.onFailure(RESET, true)).isEqualTo(Next.RETRY);
+            assertThat(exchange.retryDelayMillis()).isBetween(200L, 300L); // 400 ms ±50%, capped at 300
+            exchange.retry();
+            assertThat(exchange.onFailure(REFUSED, false)).isEqualTo(Next.RETRY);
+            assertThat(exchange.retryDelayMillis()).isZero(); // never sent: at once
+        }
+    }
+
+    @Test
     void idempotentMethods_perRfc9110() {
         ExchangeEngine engine = engine().build(lb);
         for (String method : List.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE")) {
