@@ -309,6 +309,9 @@ public final class Exchange {
             return;
         }
         Server server = lease.server();
+        if (value.equals(requestKey) && server.id().equals(engine.balancer.sessionServer(value))) {
+            return; // the pick already bound it here: an application that sets its cookie on every response
+        }
         try {
             engine.balancer.bindSession(value, server.id());
         } catch (NoSuchElementException removedMeanwhile) {
@@ -468,6 +471,7 @@ public final class Exchange {
 
     private Next retryPending(boolean response, Throwable error) {
         state = RETRY_PENDING;
+        delivered = false;
         retryingResponse = response;
         if (logger.isDebugEnabled()) {
             logger.debug(

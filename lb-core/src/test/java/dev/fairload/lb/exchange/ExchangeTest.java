@@ -579,6 +579,29 @@ class ExchangeTest {
     }
 
     @Test
+    void session_sameKeySetAgainAfterFailover_boundToTheNewServer() {
+        ExchangeEngine engine = engine().sessionCookie("JSESSIONID").build(lb);
+        PickContext session = PickContext.builder().sessionKey("s1").build();
+        Exchange first = delivered(engine, session, 200);
+        first.onSetCookie("JSESSIONID=s1");
+        first.onBodyEnd();
+        String home = first.server().id();
+        assertThat(lb.sessionServer("s1")).isEqualTo(home);
+
+        // The session's server fails the next request; it is retried elsewhere, where the application re-creates it.
+        Exchange next = engine.newExchange("GET", session);
+        next.start();
+        assertThat(next.server().id()).isEqualTo(home);
+        assertThat(next.onResponse(503)).isEqualTo(Next.RETRY);
+        assertThat(next.retry()).isEqualTo(Next.SEND);
+        assertThat(next.onResponse(200)).isEqualTo(Next.DELIVER);
+        next.onSetCookie("JSESSIONID=s1");
+
+        assertThat(next.server().id()).isNotEqualTo(home);
+        assertThat(lb.sessionServer("s1")).isEqualTo(next.server().id());
+    }
+
+    @Test
     void session_withoutSessionCookieConfigured_nothingBound() {
         Exchange exchange = delivered(engine().build(lb), PickContext.empty(), 200);
 
