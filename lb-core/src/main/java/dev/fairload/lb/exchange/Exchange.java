@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  *       none is available ({@link #unavailableReason()} says why; a proxy answers 503).
  *   <li>{@link #onFailure(Throwable, boolean)}: the attempt failed without a response; {@code sent} is false only when
  *       the request provably never reached the server (connection refused, TLS handshake failed, nothing of the
- *       request written). Returns {@link Next#RETRY} or {@link Next#FAIL} (fail with this error).
+ *       request written). Returns {@link Next#RETRY} or {@link Next#FAIL} (fail with this error). An adapter whose
+ *       client reports the commit of the request as an event calls {@link #onRequestCommitted()} then, and {@link
+ *       #onFailure(Throwable)} on failure.
  *   <li>{@link #onResponse(int)}: the response headers arrived. {@link Next#RETRY} (a retryable status: discard the
  *       response, or keep it unread until {@link #retry()} says whether it is delivered after all) or {@link
  *       Next#DELIVER} (pass it on).
@@ -116,6 +118,9 @@ public final class Exchange {
     private boolean bodyConsumed;
 
     private int state = NEW;
+    /** {@link #onRequestCommitted()} was called for the current attempt. */
+    private boolean committed;
+
     private int retries;
     private long attemptStartNanos;
     private int status;
@@ -178,6 +183,25 @@ public final class Exchange {
         requireNew("start");
         engine.budget.onRequest();
         return attempt(context);
+    }
+
+    /**
+     * The current attempt's request was handed to the connection (for example Jetty's {@code onCommit}): from now on a
+     * failure may have reached the server. For adapters that learn this as an event; they then report failures with
+     * {@link #onFailure(Throwable)}. Idempotent; ignored outside an attempt.
+     */
+    public void onRequestCommitted() {
+        if (state == SENDING) {
+            committed = true;
+        }
+    }
+
+    /**
+     * The attempt failed without a response; it was sent if {@link #onRequestCommitted()} was called for this
+     * attempt. The same as {@link #onFailure(Throwable, boolean)} with that as {@code sent}.
+     */
+    public Next onFailure(Throwable error) {
+        return onFailure(error, committed);
     }
 
     /**
@@ -437,6 +461,7 @@ public final class Exchange {
             return Next.FAIL;
         }
         attemptStartNanos = engine.ticker.read();
+        committed = false;
         lease = picked;
         if (cancelled) {
             // cancel() may have read the previous lease: this one is released here.

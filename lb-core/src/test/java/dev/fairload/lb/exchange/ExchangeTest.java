@@ -209,6 +209,19 @@ class ExchangeTest {
     }
 
     @Test
+    void onRequestCommitted_decidesWhetherAFailureWasSent_perAttempt() {
+        Exchange exchange = engine().build(lb).newExchange("POST", PickContext.empty());
+        exchange.start();
+        // Not committed: the connection failed before the request left, so even a POST goes elsewhere.
+        assertThat(exchange.onFailure(REFUSED)).isEqualTo(Next.RETRY);
+        assertThat(exchange.retry()).isEqualTo(Next.SEND);
+
+        exchange.onRequestCommitted();
+        assertThat(exchange.onFailure(RESET)).isEqualTo(Next.FAIL);
+        assertThat(failures()).isEqualTo(2);
+    }
+
+    @Test
     void idempotentMethods_perRfc9110() {
         ExchangeEngine engine = engine().build(lb);
         for (String method : List.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE")) {
