@@ -103,6 +103,11 @@ public final class LoadBalancer implements AutoCloseable {
         return serverPool;
     }
 
+    /** The generation of the current snapshot: one more per published change. For tests. */
+    long snapshotGeneration() {
+        return pool.snapshot().generation();
+    }
+
     /** The current strategy. */
     public Strategy strategy() {
         return strategy;

@@ -407,6 +407,96 @@ public final class Pool {
     }
 
     /**
+     * Applies removals, then additions, then weight changes as one change: validated whole first (nothing is
+     * applied if any part is refused), then published as one snapshot, whatever the number of servers. Removed
+     * servers behave as with {@link #remove}: requests in flight finish, sessions bound to them fail over.
+     */
+    public void apply(List<String> removes, List<Server> adds, Map<String, Integer> weights) {
+        List<Server> removed = new ArrayList<>(removes.size());
+        List<ServerState> added = new ArrayList<>(adds.size());
+        List<LbEvent> changed = new ArrayList<>();
+        lock.lock();
+        try {
+            java.util.Set<String> goneIds = new java.util.HashSet<>();
+            java.util.Set<String> goneAuthorities = new java.util.HashSet<>();
+            for (String id : removes) {
+                ServerState state = require(byId.get(id), id);
+                if (!goneIds.add(id)) {
+                    throw new IllegalArgumentException("remove: '" + id + "' appears twice");
+                }
+                goneAuthorities.add(state.server().authority());
+            }
+            java.util.Set<String> newIds = new java.util.HashSet<>();
+            java.util.Set<String> newAuthorities = new java.util.HashSet<>();
+            for (Server server : adds) {
+                validateInterval(server, activeHealthCheck);
+                boolean idTaken = byId.containsKey(server.id()) && !goneIds.contains(server.id());
+                if (idTaken || !newIds.add(server.id())) {
+                    throw new IllegalStateException("serverId: '" + server.id() + "' is already in the pool");
+                }
+                ServerState same = byAuthority.get(server.authority());
+                boolean authorityTaken = same != null && !goneAuthorities.contains(server.authority());
+                if (authorityTaken || !newAuthorities.add(server.authority())) {
+                    throw new IllegalStateException("host:port: " + server.authority() + " is already in the pool");
+                }
+            }
+            for (Map.Entry<String, Integer> e : weights.entrySet()) {
+                if (!newIds.contains(e.getKey())) {
+                    require(goneIds.contains(e.getKey()) ? null : byId.get(e.getKey()), e.getKey());
+                }
+            }
+            // Valid as a whole: apply.
+            for (String id : removes) {
+                ServerState state = byId.remove(id);
+                byAuthority.remove(state.server().authority());
+                state.pickable(false);
+                checker.stop(id);
+                circuits.remove(id);
+                removed.add(state.server());
+            }
+            for (Server server : adds) {
+                ServerState state = newState(server);
+                byId.put(server.id(), state);
+                byAuthority.put(server.authority(), state);
+                added.add(state);
+            }
+            for (Map.Entry<String, Integer> e : weights.entrySet()) {
+                ServerState state = byId.get(e.getKey());
+                Server before = state.server();
+                if (before.weight() != e.getValue()) {
+                    state.server(before.withWeight(e.getValue()));
+                    changed.add(new LbEvent.WeightChanged(state.server(), before.weight(), e.getValue()));
+                }
+            }
+            if (removed.isEmpty() && added.isEmpty() && changed.isEmpty()) {
+                return;
+            }
+            publish();
+            if (activeHealthCheck.enabled()) {
+                for (ServerState state : added) {
+                    checker.start(state, added.size());
+                }
+            }
+            log.info(
+                    "{}: {} added, {} removed, {} reweighted in one change; {} servers",
+                    name,
+                    added.size(),
+                    removed.size(),
+                    changed.size(),
+                    byId.size());
+            if (log.isDebugEnabled()) {
+                removed.forEach(server -> log.debug("{}: removed {}", name, server));
+                added.forEach(state -> log.debug("{}: added {}", name, state.server()));
+            }
+        } finally {
+            lock.unlock();
+        }
+        removed.forEach(server -> emit(new LbEvent.ServerRemoved(server)));
+        added.forEach(state -> emit(new LbEvent.ServerAdded(state.server())));
+        changed.forEach(this::emit);
+    }
+
+    /**
      * Drains the server, waits until its in-flight requests finish or {@code timeout} passes, then removes
      * it. The future completes with the removed server.
      */
