@@ -88,6 +88,14 @@ public final class Pool {
     /** Most requests in flight per server; 0 for no limit. */
     private volatile int maxInFlightPerServer;
 
+    private String localZone; // guarded by lock
+    private int zoneMinServers = DEFAULT_ZONE_MIN_SERVERS; // guarded by lock
+    /** Rotates through the zone schedule; outlives snapshots so shares stay exact across swaps. */
+    private final java.util.concurrent.atomic.AtomicLong zoneSequence = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Envoy's default {@code min_cluster_size}: below this many servers, zone-aware routing is off. */
+    public static final int DEFAULT_ZONE_MIN_SERVERS = 6;
+
     private boolean rampScheduled; // guarded by lock
     private boolean panicking; // guarded by lock
 
@@ -931,6 +939,30 @@ public final class Pool {
         checker.close();
     }
 
+    /**
+     * Sets the balancer's own zone (null for none: zone-aware routing off) and the pool size below which
+     * zone-aware routing is off.
+     */
+    public void zoneAwareRouting(String localZone, int minServers) {
+        lock.lock();
+        try {
+            this.localZone = localZone;
+            this.zoneMinServers = minServers;
+            publish();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public String localZone() {
+        return localZone;
+    }
+
+    /** Each zone's share of picks in 1/10,000 now, or an empty map when routing is not zone-aware. */
+    public Map<String, Integer> zoneShares() {
+        return snapshot.zoneShares();
+    }
+
     public void strategy(PickerFactory factory) {
         lock.lock();
         try {
@@ -1035,13 +1067,19 @@ public final class Pool {
             chosen[i].pickable(true);
             weights[i] = chosen[i].effectiveWeight();
         }
-        snapshot = new Snapshot(
-                ++generation,
-                members,
-                chosen,
-                chosen.length == 0 ? null : pickerFactory.newPicker(chosen, weights),
-                trials.toArray(new ServerState[0]),
-                panic);
+        dev.fairload.lb.internal.pick.Picker picker = null;
+        if (chosen.length > 0
+                && localZone != null
+                && !panic
+                && members.length >= zoneMinServers
+                && !pickerFactory.hashing()) {
+            picker = dev.fairload.lb.internal.pick.ZonePicker.build(
+                    localZone, members, chosen, weights, pickerFactory, zoneSequence);
+        }
+        if (picker == null && chosen.length > 0) {
+            picker = pickerFactory.newPicker(chosen, weights);
+        }
+        snapshot = new Snapshot(++generation, members, chosen, picker, trials.toArray(new ServerState[0]), panic);
         if (ramping && !rampScheduled) {
             rampScheduled = true;
             long step = Math.max(1, slowStart.toNanos() / RAMP_STEPS);
