@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * no new request goes to it, requests in flight on it finish, and sessions bound to it fail over. A server's
  * weight is set when it arrives and again only when its source reports another weight, so a weight changed by
  * hand stays until then. Each server is stamped with its source's {@link ServerSource#name() name} ({@link
- * Server#source()}).
+ * Server#source()}). Servers a source reports as terminating are drained (kept, no new requests) until it drops
+ * them; a server that arrives terminating may take a request or two before its drain.
  *
  * <p>Combining: sources are independent; each adds and removes only its own servers. An address already in the
  * pool (added by hand or by an earlier source) is left as it is and not taken over. Servers added by hand are
@@ -40,6 +41,8 @@ public final class Discovery implements AutoCloseable {
     // Per source: address -> the server as that source delivered it (and as added, with its source stamped).
     private final List<Map<String, Server>> owned = new ArrayList<>(); // guarded by this
     private final List<CompletableFuture<Void>> firstSets = new ArrayList<>();
+    // Per source: ids this source drained (terminating servers), so only those are undrained.
+    private final List<Set<String>> drained = new ArrayList<>(); // guarded by this
     private boolean closed; // guarded by this
 
     private Discovery(ServerPool pool, List<ServerSource> sources) {
@@ -47,6 +50,7 @@ public final class Discovery implements AutoCloseable {
         this.sources = sources;
         for (int i = 0; i < sources.size(); i++) {
             owned.add(new LinkedHashMap<>());
+            drained.add(new HashSet<>());
             firstSets.add(new CompletableFuture<>());
         }
     }
@@ -68,7 +72,17 @@ public final class Discovery implements AutoCloseable {
         Discovery discovery = new Discovery(pool, list);
         for (int i = 0; i < list.size(); i++) {
             int index = i;
-            list.get(i).start(servers -> discovery.update(index, servers));
+            list.get(i).start(new ServerSource.Listener() {
+                @Override
+                public void update(List<Server> servers) {
+                    discovery.update(index, servers, Set.of());
+                }
+
+                @Override
+                public void update(List<Server> servers, Set<String> draining) {
+                    discovery.update(index, servers, draining);
+                }
+            });
         }
         return discovery;
     }
@@ -83,7 +97,7 @@ public final class Discovery implements AutoCloseable {
         return sources;
     }
 
-    private synchronized void update(int index, List<Server> delivered) {
+    private synchronized void update(int index, List<Server> delivered, Set<String> draining) {
         if (closed) {
             return;
         }
@@ -151,6 +165,25 @@ public final class Discovery implements AutoCloseable {
         }
         mine.clear();
         mine.putAll(next);
+        Set<String> drainedNow = drained.get(index);
+        for (Server server : next.values()) {
+            boolean drain = draining.contains(server.id());
+            if (drain != drainedNow.contains(server.id())) {
+                try {
+                    if (drain) {
+                        pool.drain(server.id());
+                        drainedNow.add(server.id());
+                        log.info("{}: {} is terminating: draining", source.name(), server);
+                    } else {
+                        pool.undrain(server.id());
+                        drainedNow.remove(server.id());
+                    }
+                } catch (NoSuchElementException e) {
+                    drainedNow.remove(server.id());
+                }
+            }
+        }
+        drainedNow.retainAll(next.values().stream().map(Server::id).toList());
         firstSets.get(index).complete(null);
     }
 

@@ -36,6 +36,16 @@ public interface ServerSource extends AutoCloseable {
     interface Listener {
         /** The servers the pool should hold now, as far as this source knows. */
         void update(List<Server> servers);
+
+        /**
+         * The servers the pool should hold now, of which those with an id in {@code draining} are shutting down:
+         * they stay in the pool as {@link ServerStatus#DRAINING} (no new request, sticky ones included; those in
+         * flight finish) until a later set drops them or no longer marks them. By default, draining servers are
+         * left out.
+         */
+        default void update(List<Server> servers, java.util.Set<String> draining) {
+            update(servers.stream().filter(s -> !draining.contains(s.id())).toList());
+        }
     }
 
     /**

@@ -38,6 +38,10 @@ class DiscoveryTest {
             listener.update(servers);
         }
 
+        void deliver(List<Server> servers, java.util.Set<String> draining) {
+            listener.update(servers, draining);
+        }
+
         @Override
         public void close() {
             closed = true;
@@ -179,6 +183,24 @@ class DiscoveryTest {
             source.deliver(List.of());
             assertThat(ids(lb)).containsExactly("hand");
             assertThat(lb.pool().get("hand").orElseThrow().server().source()).isEmpty();
+        }
+    }
+
+    @Test
+    void discovery_terminatingServersDrainThenLeave() {
+        ManualSource source = new ManualSource("manual");
+        try (LoadBalancer lb = balancer(Strategy.roundRobin(), List.of());
+                Discovery discovery = Discovery.attach(lb.pool(), source)) {
+            source.deliver(range(0, 3), java.util.Set.of("d1"));
+            assertThat(lb.pool().get("d1").orElseThrow().status()).isEqualTo(ServerStatus.DRAINING);
+            for (int i = 0; i < 20; i++) {
+                assertThat(pickId(lb, PickContext.empty())).isNotEqualTo("d1");
+            }
+            source.deliver(range(0, 3), java.util.Set.of());
+            assertThat(lb.pool().get("d1").orElseThrow().status()).isEqualTo(ServerStatus.HEALTHY);
+            source.deliver(range(0, 3), java.util.Set.of("d2"));
+            source.deliver(range(0, 2), java.util.Set.of());
+            assertThat(ids(lb)).containsExactly("d0", "d1");
         }
     }
 }
