@@ -68,6 +68,9 @@ public final class LoadBalancer implements AutoCloseable {
                 b.panicThreshold,
                 b.maxInFlightPerServer));
         this.serverPool = new ServerPool(pool);
+        if (b.localZone != null) {
+            pool.zoneAwareRouting(b.localZone, b.zoneAwareMinServers);
+        }
         pool.addInitial(b.servers);
     }
 
@@ -101,6 +104,25 @@ public final class LoadBalancer implements AutoCloseable {
     /** The servers, to add, remove, reweight or drain them at runtime. */
     public ServerPool pool() {
         return serverPool;
+    }
+
+    /** The generation of the current snapshot: one more per published change. For tests. */
+    long snapshotGeneration() {
+        return pool.snapshot().generation();
+    }
+
+    /** The zone this balancer runs in, if set; see {@link Builder#localZone(String)}. */
+    public java.util.Optional<String> localZone() {
+        return java.util.Optional.ofNullable(pool.localZone());
+    }
+
+    /**
+     * Each zone's share of new picks now, in 1/10,000 (zone name, {@code ""} for servers without a zone), or an
+     * empty map when zone-aware routing is not in effect (no local zone, panic, too few servers, a hashing
+     * strategy, or no healthy server in the local zone).
+     */
+    public java.util.Map<String, Integer> zoneShares() {
+        return pool.zoneShares();
     }
 
     /** The current strategy. */
@@ -254,8 +276,42 @@ public final class LoadBalancer implements AutoCloseable {
         private Duration slowStart = Duration.ZERO;
         private int panicThreshold;
         private int maxInFlightPerServer;
+        private String localZone;
+        private int zoneAwareMinServers = Pool.DEFAULT_ZONE_MIN_SERVERS;
 
         private Builder() {}
+
+        /**
+         * The zone this balancer runs in, which turns on zone-aware routing as Envoy does it: every request goes
+         * to servers of the same {@link Server#zone() zone} while that zone has at least its share of healthy
+         * capacity (its share of healthy servers is at least its share of all servers); otherwise the local zone
+         * keeps the part of the traffic its healthy servers can take (healthy share / expected share) and the
+         * rest spills to the other zones in proportion to their surplus of healthy servers. Off in panic mode,
+         * below {@link #zoneAwareMinServers(int)} servers, with {@code ip_hash} and {@code consistent_hash}
+         * (their keys must map alike everywhere), and while the local zone has no healthy server. Computed once
+         * per pool change; a pick costs one more array read.
+         *
+         * @throws IllegalArgumentException if empty, longer than 128 characters or not printable ASCII
+         */
+        public Builder localZone(String zone) {
+            Server.builder("localhost", 1).zone(zone); // validates
+            this.localZone = zone;
+            return this;
+        }
+
+        /**
+         * Below this many servers in the pool, zone-aware routing is off (Envoy's {@code min_cluster_size});
+         * default 6.
+         *
+         * @throws IllegalArgumentException if below 1
+         */
+        public Builder zoneAwareMinServers(int servers) {
+            if (servers < 1) {
+                throw new IllegalArgumentException("zoneAwareMinServers: " + servers + " (expected: >= 1)");
+            }
+            this.zoneAwareMinServers = servers;
+            return this;
+        }
 
         /**
          * Names the balancer (logs, metrics, errors). Default {@code default}.

@@ -31,6 +31,8 @@ public final class Server {
     private final Duration healthCheckInterval;
     private final Instant addedAt;
     private final String authority;
+    private final String zone;
+    private final String source;
 
     private Server(Builder builder) {
         this.host = builder.host;
@@ -41,6 +43,8 @@ public final class Server {
         this.id = builder.id != null ? builder.id : newId();
         this.addedAt = builder.addedAt != null ? builder.addedAt : Instant.now();
         this.authority = host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+        this.zone = builder.zone;
+        this.source = builder.source;
     }
 
     /**
@@ -104,6 +108,19 @@ public final class Server {
         return addedAt;
     }
 
+    /** The zone (availability zone, rack, data centre) this server runs in, if known; see zone-aware routing. */
+    public Optional<String> zone() {
+        return Optional.ofNullable(zone);
+    }
+
+    /**
+     * The {@link ServerSource} that keeps this server in its pool (such as {@code dns+srv://_http._tcp.example}),
+     * or empty for a server added by hand.
+     */
+    public Optional<String> source() {
+        return Optional.ofNullable(source);
+    }
+
     /** A copy with another weight. */
     public Server withWeight(int weight) {
         return toBuilder().weight(weight).build();
@@ -119,6 +136,8 @@ public final class Server {
         b.healthCheckPath = healthCheckPath;
         b.healthCheckInterval = healthCheckInterval;
         b.addedAt = addedAt;
+        b.zone = zone;
+        b.source = source;
         return b;
     }
 
@@ -131,7 +150,9 @@ public final class Server {
                 && weight == other.weight
                 && Objects.equals(healthCheckPath, other.healthCheckPath)
                 && Objects.equals(healthCheckInterval, other.healthCheckInterval)
-                && addedAt.equals(other.addedAt);
+                && addedAt.equals(other.addedAt)
+                && Objects.equals(zone, other.zone)
+                && Objects.equals(source, other.source);
     }
 
     @Override
@@ -158,6 +179,8 @@ public final class Server {
         private String healthCheckPath;
         private Duration healthCheckInterval;
         private Instant addedAt;
+        private String zone;
+        private String source;
 
         private Builder() {}
 
@@ -227,6 +250,36 @@ public final class Server {
         public Builder addedAt(Instant addedAt) {
             this.addedAt = Objects.requireNonNull(addedAt, "addedAt");
             return this;
+        }
+
+        /**
+         * Sets the zone the server runs in (as Kubernetes' {@code topology.kubernetes.io/zone}); without one the
+         * server belongs to no zone and zone-aware routing treats it as remote.
+         *
+         * @throws IllegalArgumentException if empty, longer than 128 characters or not printable ASCII
+         */
+        public Builder zone(String zone) {
+            this.zone = validateLabel("zone", zone);
+            return this;
+        }
+
+        /**
+         * Names the {@link ServerSource} that keeps this server in its pool; set by {@link Discovery}, not by hand.
+         *
+         * @throws IllegalArgumentException if empty, longer than 128 characters or not printable ASCII
+         */
+        public Builder source(String source) {
+            this.source = validateLabel("source", source);
+            return this;
+        }
+
+        static String validateLabel(String field, String value) {
+            Objects.requireNonNull(value, field);
+            if (value.isEmpty() || value.length() > 128 || value.chars().anyMatch(c -> c <= ' ' || c >= 127)) {
+                throw new IllegalArgumentException(
+                        field + ": '" + value + "' (expected: 1-128 printable ASCII characters, no spaces)");
+            }
+            return value;
         }
 
         /** @throws IllegalStateException if host or port was never set */

@@ -44,6 +44,74 @@ public final class ServerPool {
     }
 
     /**
+     * Applies several changes as one: every removal, then every addition, then every weight change of the batch,
+     * validated as a whole and then published as one snapshot (so the strategy's tables are rebuilt once, not
+     * once per server: a change of 1,000 servers costs about what one change costs). Listeners still get one
+     * event per server changed. Removed servers behave as with {@link #remove(String)}.
+     *
+     * @throws IllegalStateException if an added server's id or host:port is already in the pool (and not removed
+     *     by the same batch), or appears twice in the batch; nothing is applied
+     * @throws NoSuchElementException if a removed or reweighted id is not in the pool; nothing is applied
+     */
+    public void apply(Batch batch) {
+        pool.apply(List.copyOf(batch.removes), List.copyOf(batch.adds), java.util.Map.copyOf(batch.weights));
+    }
+
+    /** A new, empty batch of changes for {@link #apply(Batch)}. */
+    public static Batch batch() {
+        return new Batch();
+    }
+
+    /**
+     * Changes to apply together with {@link ServerPool#apply(Batch)}. Not thread-safe; may be applied more than
+     * once (to several pools, for instance).
+     */
+    public static final class Batch {
+        private final List<String> removes = new java.util.ArrayList<>();
+        private final List<Server> adds = new java.util.ArrayList<>();
+        private final java.util.Map<String, Integer> weights = new java.util.LinkedHashMap<>();
+
+        private Batch() {}
+
+        /** Adds this server. */
+        public Batch add(Server server) {
+            adds.add(java.util.Objects.requireNonNull(server, "server"));
+            return this;
+        }
+
+        /** Removes the server with this id. */
+        public Batch remove(String serverId) {
+            removes.add(java.util.Objects.requireNonNull(serverId, "serverId"));
+            return this;
+        }
+
+        /**
+         * Sets the weight of the server with this id (one in the pool, or one this batch adds).
+         *
+         * @throws IllegalArgumentException if the weight is outside 1-1000
+         */
+        public Batch weight(String serverId, int weight) {
+            java.util.Objects.requireNonNull(serverId, "serverId");
+            if (weight < Server.MIN_WEIGHT || weight > Server.MAX_WEIGHT) {
+                throw new IllegalArgumentException(
+                        "weight: " + weight + " (expected: " + Server.MIN_WEIGHT + "-" + Server.MAX_WEIGHT + ")");
+            }
+            weights.put(serverId, weight);
+            return this;
+        }
+
+        /** Whether the batch holds no change. */
+        public boolean isEmpty() {
+            return removes.isEmpty() && adds.isEmpty() && weights.isEmpty();
+        }
+
+        /** The number of changes in the batch. */
+        public int size() {
+            return removes.size() + adds.size() + weights.size();
+        }
+    }
+
+    /**
      * Removes a server at once: no new request goes to it, and requests in flight on it finish normally.
      *
      * @return the removed server

@@ -64,7 +64,8 @@ public final class Strategy {
     /**
      * Consistent hashing of the client address over a Maglev table: one address always reaches the same
      * server while it is healthy, and removing one of n servers remaps about 1/n of the addresses. Requests
-     * without an address are spread at random.
+     * without an address are spread at random. Separate balancers with the same servers and weights agree on
+     * every address, whatever order the servers were added in.
      */
     public static Strategy ipHash() {
         return IP_HASH;
@@ -95,7 +96,8 @@ public final class Strategy {
 
     /**
      * Consistent hashing of {@link PickContext#hashKey()} (a header, cookie or path) over a Maglev table. Without
-     * a key, the client address is used; without either, a random server.
+     * a key, the client address is used; without either, a random server. Separate balancers with the same
+     * servers and weights agree on every key, whatever order the servers were added in.
      */
     public static Strategy consistentHash() {
         return CONSISTENT_HASH;

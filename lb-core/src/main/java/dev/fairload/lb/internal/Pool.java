@@ -88,6 +88,14 @@ public final class Pool {
     /** Most requests in flight per server; 0 for no limit. */
     private volatile int maxInFlightPerServer;
 
+    private String localZone; // guarded by lock
+    private int zoneMinServers = DEFAULT_ZONE_MIN_SERVERS; // guarded by lock
+    /** Rotates through the zone schedule; outlives snapshots so shares stay exact across swaps. */
+    private final java.util.concurrent.atomic.AtomicLong zoneSequence = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Envoy's default {@code min_cluster_size}: below this many servers, zone-aware routing is off. */
+    public static final int DEFAULT_ZONE_MIN_SERVERS = 6;
+
     private boolean rampScheduled; // guarded by lock
     private boolean panicking; // guarded by lock
 
@@ -404,6 +412,96 @@ public final class Pool {
         }
         emit(new LbEvent.ServerRemoved(removed));
         return removed;
+    }
+
+    /**
+     * Applies removals, then additions, then weight changes as one change: validated whole first (nothing is
+     * applied if any part is refused), then published as one snapshot, whatever the number of servers. Removed
+     * servers behave as with {@link #remove}: requests in flight finish, sessions bound to them fail over.
+     */
+    public void apply(List<String> removes, List<Server> adds, Map<String, Integer> weights) {
+        List<Server> removed = new ArrayList<>(removes.size());
+        List<ServerState> added = new ArrayList<>(adds.size());
+        List<LbEvent> changed = new ArrayList<>();
+        lock.lock();
+        try {
+            java.util.Set<String> goneIds = new java.util.HashSet<>();
+            java.util.Set<String> goneAuthorities = new java.util.HashSet<>();
+            for (String id : removes) {
+                ServerState state = require(byId.get(id), id);
+                if (!goneIds.add(id)) {
+                    throw new IllegalArgumentException("remove: '" + id + "' appears twice");
+                }
+                goneAuthorities.add(state.server().authority());
+            }
+            java.util.Set<String> newIds = new java.util.HashSet<>();
+            java.util.Set<String> newAuthorities = new java.util.HashSet<>();
+            for (Server server : adds) {
+                validateInterval(server, activeHealthCheck);
+                boolean idTaken = byId.containsKey(server.id()) && !goneIds.contains(server.id());
+                if (idTaken || !newIds.add(server.id())) {
+                    throw new IllegalStateException("serverId: '" + server.id() + "' is already in the pool");
+                }
+                ServerState same = byAuthority.get(server.authority());
+                boolean authorityTaken = same != null && !goneAuthorities.contains(server.authority());
+                if (authorityTaken || !newAuthorities.add(server.authority())) {
+                    throw new IllegalStateException("host:port: " + server.authority() + " is already in the pool");
+                }
+            }
+            for (Map.Entry<String, Integer> e : weights.entrySet()) {
+                if (!newIds.contains(e.getKey())) {
+                    require(goneIds.contains(e.getKey()) ? null : byId.get(e.getKey()), e.getKey());
+                }
+            }
+            // Valid as a whole: apply.
+            for (String id : removes) {
+                ServerState state = byId.remove(id);
+                byAuthority.remove(state.server().authority());
+                state.pickable(false);
+                checker.stop(id);
+                circuits.remove(id);
+                removed.add(state.server());
+            }
+            for (Server server : adds) {
+                ServerState state = newState(server);
+                byId.put(server.id(), state);
+                byAuthority.put(server.authority(), state);
+                added.add(state);
+            }
+            for (Map.Entry<String, Integer> e : weights.entrySet()) {
+                ServerState state = byId.get(e.getKey());
+                Server before = state.server();
+                if (before.weight() != e.getValue()) {
+                    state.server(before.withWeight(e.getValue()));
+                    changed.add(new LbEvent.WeightChanged(state.server(), before.weight(), e.getValue()));
+                }
+            }
+            if (removed.isEmpty() && added.isEmpty() && changed.isEmpty()) {
+                return;
+            }
+            publish();
+            if (activeHealthCheck.enabled()) {
+                for (ServerState state : added) {
+                    checker.start(state, added.size());
+                }
+            }
+            log.info(
+                    "{}: {} added, {} removed, {} reweighted in one change; {} servers",
+                    name,
+                    added.size(),
+                    removed.size(),
+                    changed.size(),
+                    byId.size());
+            if (log.isDebugEnabled()) {
+                removed.forEach(server -> log.debug("{}: removed {}", name, server));
+                added.forEach(state -> log.debug("{}: added {}", name, state.server()));
+            }
+        } finally {
+            lock.unlock();
+        }
+        removed.forEach(server -> emit(new LbEvent.ServerRemoved(server)));
+        added.forEach(state -> emit(new LbEvent.ServerAdded(state.server())));
+        changed.forEach(this::emit);
     }
 
     /**
@@ -841,6 +939,30 @@ public final class Pool {
         checker.close();
     }
 
+    /**
+     * Sets the balancer's own zone (null for none: zone-aware routing off) and the pool size below which
+     * zone-aware routing is off.
+     */
+    public void zoneAwareRouting(String localZone, int minServers) {
+        lock.lock();
+        try {
+            this.localZone = localZone;
+            this.zoneMinServers = minServers;
+            publish();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public String localZone() {
+        return localZone;
+    }
+
+    /** Each zone's share of picks in 1/10,000 now, or an empty map when routing is not zone-aware. */
+    public Map<String, Integer> zoneShares() {
+        return snapshot.zoneShares();
+    }
+
     public void strategy(PickerFactory factory) {
         lock.lock();
         try {
@@ -945,13 +1067,19 @@ public final class Pool {
             chosen[i].pickable(true);
             weights[i] = chosen[i].effectiveWeight();
         }
-        snapshot = new Snapshot(
-                ++generation,
-                members,
-                chosen,
-                chosen.length == 0 ? null : pickerFactory.newPicker(chosen, weights),
-                trials.toArray(new ServerState[0]),
-                panic);
+        dev.fairload.lb.internal.pick.Picker picker = null;
+        if (chosen.length > 0
+                && localZone != null
+                && !panic
+                && members.length >= zoneMinServers
+                && !pickerFactory.hashing()) {
+            picker = dev.fairload.lb.internal.pick.ZonePicker.build(
+                    localZone, members, chosen, weights, pickerFactory, zoneSequence);
+        }
+        if (picker == null && chosen.length > 0) {
+            picker = pickerFactory.newPicker(chosen, weights);
+        }
+        snapshot = new Snapshot(++generation, members, chosen, picker, trials.toArray(new ServerState[0]), panic);
         if (ramping && !rampScheduled) {
             rampScheduled = true;
             long step = Math.max(1, slowStart.toNanos() / RAMP_STEPS);

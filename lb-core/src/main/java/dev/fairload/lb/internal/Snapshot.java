@@ -66,6 +66,11 @@ public final class Snapshot {
         return map.get(token);
     }
 
+    /** Each zone's share of picks in 1/10,000, or empty when routing is not zone-aware. */
+    java.util.Map<String, Integer> zoneShares() {
+        return picker instanceof dev.fairload.lb.internal.pick.ZonePicker zones ? zones.shares() : java.util.Map.of();
+    }
+
     public long generation() {
         return generation;
     }

@@ -12,4 +12,9 @@ public interface PickerFactory {
      * the control plane; the arrays are not modified afterwards.
      */
     Picker newPicker(ServerState[] candidates, int[] weights);
+
+    /** Whether picks are a function of a request key (consistent hashing), which zone-aware routing would break. */
+    default boolean hashing() {
+        return false;
+    }
 }

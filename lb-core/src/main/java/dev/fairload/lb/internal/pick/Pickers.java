@@ -88,8 +88,23 @@ public final class Pickers {
         return i >= 0 ? i + 1 : -i - 1;
     }
 
+    /** Marks a factory as hashing: zone-aware routing leaves it alone. */
+    private static PickerFactory hashing(PickerFactory factory) {
+        return new PickerFactory() {
+            @Override
+            public Picker newPicker(ServerState[] candidates, int[] weights) {
+                return factory.newPicker(candidates, weights);
+            }
+
+            @Override
+            public boolean hashing() {
+                return true;
+            }
+        };
+    }
+
     public static PickerFactory ipHash() {
-        return (candidates, weights) -> {
+        return hashing((candidates, weights) -> {
             Maglev.Table table = Maglev.table(candidates, weights);
             return context -> {
                 String address = context.clientAddress();
@@ -97,11 +112,11 @@ public final class Pickers {
                         ? candidates[ThreadLocalRandom.current().nextInt(candidates.length)]
                         : candidates[table.server(Hashing.hash(address))];
             };
-        };
+        });
     }
 
     public static PickerFactory consistentHash() {
-        return (candidates, weights) -> {
+        return hashing((candidates, weights) -> {
             Maglev.Table table = Maglev.table(candidates, weights);
             return context -> {
                 String key = context.hashKey() != null ? context.hashKey() : context.clientAddress();
@@ -109,7 +124,7 @@ public final class Pickers {
                         ? candidates[ThreadLocalRandom.current().nextInt(candidates.length)]
                         : candidates[table.server(Hashing.hash(key))];
             };
-        };
+        });
     }
 
     public static PickerFactory random() {

@@ -5,7 +5,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * The standalone reverse proxy: {@code java -jar lb-proxy.jar [--config FILE] [--port N] [--admin-port N] [--backend
- * URL]... [--algorithm NAME] [--state FILE] [--tls-cert FILE --tls-key FILE] [--tls-port N] [--admin-tls] [--demo]}.
+ * URL]... [--discover dns+srv://NAME | dns://NAME:PORT [--dns-server HOST:PORT]] [--algorithm NAME] [--state FILE] [--tls-cert FILE --tls-key FILE] [--tls-port N] [--admin-tls] [--demo]}.
  *
  * <p>It prints one line when it is ready, {@code Fairload proxy listening on http://HOST:PORT/ (admin
  * http://127.0.0.1:PORT/)}, and runs until the process is told to stop. Bad options, a bad configuration file or a
@@ -75,7 +75,11 @@ public final class Main {
         if (settings.state != null) {
             out.println("State file " + settings.state.toAbsolutePath() + ": admin API changes are saved there");
         }
-        if (proxy.runtime().loadBalancer().pool().size() == 0) {
+        if (settings.discovery != null) {
+            out.println("Servers from " + settings.discovery.sourceName()
+                    + (settings.discovery.resolver() == null ? "" : " via " + settings.discovery.resolver())
+                    + ": requests get 503 until it answers");
+        } else if (proxy.runtime().loadBalancer().pool().size() == 0) {
             err.println("fairload: no backends yet: requests get 503 until servers are added (--backend URL, backends"
                     + " in --config, or POST /api/servers)");
         }

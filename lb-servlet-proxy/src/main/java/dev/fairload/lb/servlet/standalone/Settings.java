@@ -46,7 +46,8 @@ final class Settings {
             "state",
             "demo",
             "drainTimeout",
-            "adminTls");
+            "adminTls",
+            "discovery");
 
     /** Environment variable holding the admin API's bearer token; overrides {@code adminToken} in the file. */
     static final String TOKEN_ENV = "LB_ADMIN_TOKEN";
@@ -59,6 +60,8 @@ final class Settings {
             "  --host ADDRESS        proxy bind address (default 0.0.0.0)",
             "  --admin-port N        admin API port on 127.0.0.1 (default 8081; 0 picks a free port)",
             "  --backend URL         a backend, http://host:port or https://host:port (repeatable)",
+            "  --discover URI        servers from DNS: dns+srv://NAME (SRV records) or dns://NAME:PORT (A/AAAA)",
+            "  --dns-server H:P      the DNS server --discover asks (default: the system's)",
             "  --algorithm NAME      " + String.join(", ", dev.fairload.lb.Strategy.names()),
             "  --state FILE          state file for servers and config changed through the admin API",
             "  --drain-timeout SEC   how long SIGTERM waits for requests in flight (default 30)",
@@ -89,6 +92,8 @@ final class Settings {
     int drainTimeoutSeconds = 30;
     ProxyConfig config = ProxyConfig.defaults();
     boolean help;
+    /** Servers from DNS besides the fixed ones, or null. */
+    DiscoverySpec discovery;
 
     /** Parses the command line (and the file it names). */
     static Settings parse(String[] args) throws UsageException {
@@ -106,6 +111,8 @@ final class Settings {
         Map<String, Object> overrides = new LinkedHashMap<>();
         String tlsOptionWithoutTls = null;
         List<Server> cliBackends = new ArrayList<>();
+        String discover = null;
+        String dnsServer = null;
         List<String> cliSchemes = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -146,9 +153,30 @@ final class Settings {
                 case "--state" -> s.state = Path.of(value(args, i++));
                 case "--drain-timeout" -> s.drainTimeoutSeconds = drain("--drain-timeout", value(args, i++));
                 case "--demo" -> s.demo = true;
+                case "--discover" -> discover = value(args, i++);
+                case "--dns-server" -> {
+                    dnsServer = value(args, i++);
+                    try {
+                        dev.fairload.lb.dns.DnsServerSource.Builder.parseResolver(dnsServer);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException(
+                                "--dns-server: '" + dnsServer + "' (expected: HOST:PORT, such as" + " 127.0.0.1:53)");
+                    }
+                }
                 case "--help", "-h" -> s.help = true;
                 default -> throw new UsageException("unknown option: " + arg);
             }
+        }
+        if (discover != null) {
+            s.discovery = DiscoverySpec.parseUri("--discover", discover, dnsServer);
+        } else if (dnsServer != null) {
+            if (s.discovery == null) {
+                throw new UsageException("--dns-server: no discovery to use it for (expected: --discover too, or"
+                        + " discovery: in --config)");
+            }
+            DiscoverySpec d = s.discovery;
+            s.discovery = new DiscoverySpec(
+                    d.srv(), d.name(), d.port(), dnsServer, d.minRefreshSeconds(), d.maxRefreshSeconds());
         }
         if (!cliBackends.isEmpty()) {
             s.backends.clear();
@@ -255,6 +283,7 @@ final class Settings {
                     }
                 }
                 case "adminTls" -> adminTls = bool(where, v);
+                case "discovery" -> discovery = DiscoverySpec.parseYaml(where, v);
                 default -> {
                     if (!ProxyConfig.FIELDS.contains(key)) {
                         List<String> known = new ArrayList<>(LAUNCHER_KEYS);

@@ -1,5 +1,6 @@
 package dev.fairload.lb.servlet.standalone;
 
+import dev.fairload.lb.Discovery;
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.Server;
 import dev.fairload.lb.servlet.ProxyRegistration;
@@ -38,6 +39,7 @@ final class StandaloneProxy {
     private ServletContextHandler adminContext;
     private DemoBackends demo;
     private ProxyRuntime runtime;
+    private Discovery discovery;
     private volatile TlsTermination tls;
     private AdminMount admin;
     private int port;
@@ -70,6 +72,10 @@ final class StandaloneProxy {
                     .build();
             // Before any listener opens: restores the state file (servers and config) and settles first checks.
             admin = AdminMount.create(runtime, settings, this::tlsCertificates);
+            if (settings.discovery != null) {
+                // Not awaited: a resolver that does not answer yet leaves the pool empty (503) while it retries.
+                discovery = Discovery.attach(runtime.loadBalancer().pool(), settings.discovery.source());
+            }
 
             proxyServer = new org.eclipse.jetty.server.Server(
                     ClientLimits.threadPool("proxy", settings.config.maxConcurrentRequests() + 64, settings.config));
@@ -214,6 +220,9 @@ final class StandaloneProxy {
                     log.warn("stopping {} failed", s, e);
                 }
             }
+        }
+        if (discovery != null) {
+            discovery.close();
         }
         if (admin != null) {
             admin.close();

@@ -349,6 +349,14 @@ public final class AdminApi {
 
     private Answer removeServer(String id) {
         synchronized (changes) {
+            java.util.Optional<String> source =
+                    lb.pool().get(id).flatMap(v -> v.server().source());
+            if (source.isPresent()) {
+                throw new ApiException(
+                        409,
+                        "serverId: '" + id + "' comes from discovery (" + source.get()
+                                + ") and follows it; it cannot be removed by hand (its weight can be changed)");
+            }
             Server removed;
             try {
                 removed = lb.pool().remove(id);
@@ -465,7 +473,9 @@ public final class AdminApi {
     public StateFile.State currentState() {
         List<Server> servers = new ArrayList<>();
         for (ServerView v : lb.pool().list()) {
-            servers.add(v.server());
+            if (v.server().source().isEmpty()) { // discovered servers come back from their source
+                servers.add(v.server());
+            }
         }
         return new StateFile.State(runtime.config(), servers);
     }

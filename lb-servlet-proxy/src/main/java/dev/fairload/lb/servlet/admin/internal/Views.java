@@ -45,6 +45,8 @@ final class Views {
                 v.server().healthCheckInterval().map(Duration::toSeconds).orElse((long) config.healthCheckInterval()));
         m.put("addedAt", iso(v.server().addedAt()));
         m.put("lastSeen", iso(v.lastSeen()));
+        m.put("source", v.server().source().orElse("api"));
+        m.put("zone", v.server().zone().orElse(null));
         return m;
     }
 
