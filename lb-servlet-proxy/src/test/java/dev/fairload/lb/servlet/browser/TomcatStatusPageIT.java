@@ -9,16 +9,20 @@ import dev.fairload.lb.servlet.ProxyRegistration;
 import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.TestBackend;
 import dev.fairload.lb.servlet.admin.AdminServlet;
+import dev.fairload.lb.servlet.tls.CertificateInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import okhttp3.MediaType;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
+import okhttp3.tls.HeldCertificate;
 import org.apache.catalina.Context;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
@@ -59,7 +63,16 @@ class TomcatStatusPageIT extends StatusPageScenario {
                         .build())
                 .closeBalancer(true)
                 .build();
-        AdminServlet admin = AdminServlet.builder(runtime).bearerToken(TOKEN).build();
+        // A TLS certificate in use, as a container terminating TLS would report it: 10 days left.
+        HeldCertificate certificate = new HeldCertificate.Builder()
+                .addSubjectAlternativeName("shop.example")
+                .duration(10, TimeUnit.DAYS)
+                .build();
+        CertificateInfo tls = CertificateInfo.of("shop", certificate.certificate(), true, Instant.now());
+        AdminServlet admin = AdminServlet.builder(runtime)
+                .bearerToken(TOKEN)
+                .tlsCertificates(() -> List.of(tls))
+                .build();
 
         tomcat = new Tomcat();
         tomcat.setBaseDir(Files.createDirectories(base.resolve("tomcat")).toString());
@@ -75,7 +88,7 @@ class TomcatStatusPageIT extends StatusPageScenario {
         port = connector.getLocalPort();
         // The first checks decide the statuses (the page shows them as they are; the scenario expects healthy).
         for (TestBackend backend : backends) {
-            lb.pool().firstCheck(backend.asServer().id()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            lb.pool().firstCheck(backend.asServer().id()).get(10, TimeUnit.SECONDS);
         }
     }
 
@@ -166,6 +179,19 @@ class TomcatStatusPageIT extends StatusPageScenario {
         browser().until(Duration.ofSeconds(20), d -> ticks() >= after + 2);
         Map<String, Object> metrics = apiMap("metrics");
         assertThat(metrics.get("totalServers")).isEqualTo(1000);
+    }
+
+    @Test
+    void tlsCertificateExpiryShown_warnedWithinTheWarningWindow() {
+        signIn();
+        WebElement card = browser().until(WAIT, d -> {
+            WebElement e = d.findElement(By.id("tls"));
+            return e.isDisplayed() ? e : null;
+        });
+        assertThat(card.getText()).contains("shop.example (default)");
+        WebElement expiry = card.findElement(By.cssSelector("#tls-list li div:nth-child(2)"));
+        assertThat(expiry.getText()).matches("Expires \\d{4}-\\d{2}-\\d{2}, in (9|10) days");
+        assertThat(expiry.getAttribute("class")).isEqualTo("expiry-soon");
     }
 
     private List<WebElement> visibleRows() {

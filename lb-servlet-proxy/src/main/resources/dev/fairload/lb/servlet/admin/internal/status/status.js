@@ -249,6 +249,10 @@
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   }
 
+  function powersOfTen(u, splits) {
+    return splits.map(function (v) { return Math.abs(Math.log10(v) % 1) < 1e-9 ? v : null; });
+  }
+
   function chartOptions(el, series, yFormat, legend, logarithmic) {
     var axis = { stroke: css('--muted'), grid: { stroke: css('--chart-grid'), width: 1 }, ticks: { stroke: css('--chart-grid'), width: 1 }, font: '11px system-ui, sans-serif' };
     return {
@@ -275,7 +279,12 @@
           var fmt = seconds ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : { hour: '2-digit', minute: '2-digit', hour12: false };
           return vals.map(function (v) { return new Date(v * 1000).toLocaleTimeString('en-GB', fmt); });
         } }),
-        Object.assign({}, axis, { size: 44, values: function (u, vals) { return vals.map(yFormat); } })
+        Object.assign({}, axis, { size: 44, values: function (u, vals) { return vals.map(yFormat); } }, logarithmic ? {
+          // On the log scale, ticks, grid lines and labels at powers of ten only.
+          filter: powersOfTen,
+          grid: Object.assign({}, axis.grid, { filter: powersOfTen }),
+          ticks: Object.assign({}, axis.ticks, { filter: powersOfTen })
+        } : {})
       ],
       series: [{ value: function (u, v) { return v == null ? '–' : new Date(v * 1000).toLocaleTimeString('en-GB', { hour12: false }); } }].concat(series)
     };
