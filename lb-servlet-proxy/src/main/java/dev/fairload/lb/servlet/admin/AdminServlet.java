@@ -138,7 +138,9 @@ public final class AdminServlet extends HttpServlet {
         if (file != null) {
             response.setStatus(file.status());
             file.headers().forEach(response::setHeader);
-            response.setContentLength(file.body().length);
+            if (!file.headers().containsKey("Content-Length")) {
+                response.setContentLength(file.body().length);
+            }
             response.getOutputStream().write(file.body());
             return;
         }

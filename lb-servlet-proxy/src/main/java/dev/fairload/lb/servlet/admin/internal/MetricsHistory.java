@@ -128,7 +128,7 @@ public final class MetricsHistory implements ProxyRuntime.ExchangeListener, LbEv
         String id = event.server().id();
         String address = event.server().authority();
         Event e;
-        Instant now = Instant.now();
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         synchronized (this) {
             long seq = ++eventSeq;
             if (event instanceof LbEvent.ServerAdded) {

@@ -32,7 +32,7 @@ public final class StatusPage {
     static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
             + " connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-    /** What to answer. */
+    /** What to answer; {@code headers} carry {@code Content-Length} when it is not the body's length (HEAD). */
     public record File(int status, Map<String, String> headers, byte[] body) {}
 
     private record Resource(String contentType, byte[] body, String etag) {}
@@ -91,6 +91,8 @@ public final class StatusPage {
         if (ifNoneMatch != null && matches(ifNoneMatch, r.etag)) {
             return new File(304, headers, new byte[0]);
         }
+        // HEAD: the length GET would send, without the body.
+        headers.put("Content-Length", String.valueOf(r.body.length));
         return new File(200, headers, method.equals("HEAD") ? new byte[0] : r.body);
     }
 

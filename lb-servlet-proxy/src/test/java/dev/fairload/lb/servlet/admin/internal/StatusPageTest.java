@@ -55,5 +55,9 @@ class StatusPageTest {
         StatusPage.File head = page.serve("/", "HEAD", null);
         assertThat(head.status()).isEqualTo(200);
         assertThat(head.body()).isEmpty();
+        assertThat(head.headers())
+                .containsEntry(
+                        "Content-Length",
+                        String.valueOf(page.serve("/", "GET", null).body().length));
     }
 }
