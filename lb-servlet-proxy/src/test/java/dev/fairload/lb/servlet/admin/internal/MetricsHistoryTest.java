@@ -7,6 +7,7 @@ import dev.fairload.lb.Lease;
 import dev.fairload.lb.LoadBalancer;
 import dev.fairload.lb.Server;
 import dev.fairload.lb.health.ActiveHealthCheck;
+import dev.fairload.lb.health.OutlierDetection;
 import dev.fairload.lb.servlet.ProxyRuntime;
 import java.time.Duration;
 import java.time.Instant;
@@ -29,6 +30,8 @@ class MetricsHistoryTest {
                 .addServer(Server.builder("127.0.0.1", 9001).id("a").build())
                 .build();
         lb.activeHealthCheck(ActiveHealthCheck.disabled());
+        // The 503s below must not eject the only server: every request is to reach it and be counted.
+        lb.outlierDetection(OutlierDetection.disabled());
         history = new MetricsHistory(lb);
         lb.addListener(history);
     }
