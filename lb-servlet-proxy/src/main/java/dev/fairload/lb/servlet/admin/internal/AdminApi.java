@@ -76,25 +76,8 @@ public final class AdminApi {
     /**
      * @param certificates the TLS certificates in use, shown as {@code tlsCertificates} of the configuration; read on
      *     every call that shows it
+     * @param history the samples, events and failed requests of the status page's endpoints
      */
-    public AdminApi(
-            ProxyRuntime runtime,
-            Access access,
-            StateFile stateFile,
-            RecentRequests recent,
-            Duration firstCheckGrace,
-            Supplier<List<CertificateInfo>> certificates) {
-        this(
-                runtime,
-                access,
-                stateFile,
-                recent,
-                firstCheckGrace,
-                certificates,
-                new MetricsHistory(runtime.loadBalancer()));
-    }
-
-    /** @param history the samples, events and failed requests of the status page's endpoints */
     public AdminApi(
             ProxyRuntime runtime,
             Access access,
