@@ -7,8 +7,10 @@ import dev.fairload.lb.servlet.ProxyRuntime;
 import dev.fairload.lb.servlet.admin.internal.Access;
 import dev.fairload.lb.servlet.admin.internal.AdminApi;
 import dev.fairload.lb.servlet.admin.internal.HealthSync;
+import dev.fairload.lb.servlet.admin.internal.MetricsHistory;
 import dev.fairload.lb.servlet.admin.internal.RecentRequests;
 import dev.fairload.lb.servlet.admin.internal.StateFile;
+import dev.fairload.lb.servlet.admin.internal.StatusPage;
 import dev.fairload.lb.servlet.tls.CertificateInfo;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletRegistration;
@@ -20,11 +22,16 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +55,11 @@ import org.slf4j.LoggerFactory;
  * /*} takes {@code /api/*} away from the proxied application; the standalone proxy therefore serves it on a separate,
  * loopback-only port by default.
  *
+ * <p>Status page: it also serves a live status page for operators at {@code /api/ui/} of its context (and at
+ * {@code /} when the container gives it that path, as the standalone admin listener does): static files from the
+ * jar, no token needed for them, while the data they show comes from this API with the token, which the page keeps
+ * in the browser tab's session storage. See {@code docs/status-page.md}.
+ *
  * <p>Security: with a bearer token, every call except {@code GET /api/health} needs {@code Authorization: Bearer
  * <token>} (compared in constant time; 401 otherwise). Changes sent by a browser from another site are refused
  * (403), bodies must be {@code application/json} (415) of at most 64 KiB (413), and no CORS headers are ever sent.
@@ -65,12 +77,16 @@ import org.slf4j.LoggerFactory;
  * healthCheckInterval} and {@code healthCheckTimeout} (applied at build time and on every change; the balancer's
  * other check settings, such as the path, are kept).
  *
+ * <p>History: the last 15 minutes of request rate, error rate and latency, one sample per second ({@code GET
+ * /api/metrics/history}), and the recent pool events and failed requests ({@code GET /api/events}). One daemon
+ * thread per servlet takes the samples; each proxied request costs one {@code LongAdder} increment for it.
+ *
  * <p>Costs: reads are lock-free and cost O(servers); {@code POST /api/servers} waits for the new server's first
  * health check, at most the check timeout plus one second, on the calling container thread. Changes are
  * serialized.
  *
- * <p>Thread-safe. {@link #destroy()} (called by the container) stops recording requests and following the
- * configuration; it does not close the runtime.
+ * <p>Thread-safe. {@link #destroy()} (called by the container) stops recording requests, sampling the history and
+ * following the configuration; it does not close the runtime.
  */
 public final class AdminServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
@@ -81,10 +97,15 @@ public final class AdminServlet extends HttpServlet {
 
     private final transient AdminApi api;
     private final transient List<Subscription> subscriptions;
+    private final transient StatusPage page;
+    private final transient ScheduledExecutorService sampler;
 
-    private AdminServlet(AdminApi api, List<Subscription> subscriptions) {
+    private AdminServlet(
+            AdminApi api, List<Subscription> subscriptions, StatusPage page, ScheduledExecutorService sampler) {
         this.api = api;
         this.subscriptions = subscriptions;
+        this.page = page;
+        this.sampler = sampler;
     }
 
     /** Starts an admin servlet for {@code runtime}. */
@@ -113,6 +134,16 @@ public final class AdminServlet extends HttpServlet {
         String uri = request.getRequestURI();
         String contextPath = request.getContextPath();
         String path = uri.startsWith(contextPath) ? uri.substring(contextPath.length()) : uri;
+        StatusPage.File file = page.serve(path, request.getMethod(), request.getHeader("If-None-Match"));
+        if (file != null) {
+            response.setStatus(file.status());
+            file.headers().forEach(response::setHeader);
+            if (!file.headers().containsKey("Content-Length")) {
+                response.setContentLength(file.body().length);
+            }
+            response.getOutputStream().write(file.body());
+            return;
+        }
         AdminApi.Answer answer = api.handle(new ServletCall(request, path));
         write(response, answer);
     }
@@ -132,6 +163,7 @@ public final class AdminServlet extends HttpServlet {
 
     @Override
     public void destroy() {
+        sampler.shutdownNow();
         for (Subscription s : subscriptions) {
             s.close();
         }
@@ -246,16 +278,40 @@ public final class AdminServlet extends HttpServlet {
         public AdminServlet build() {
             StateFile file = stateFile == null ? null : new StateFile(stateFile);
             RecentRequests recent = new RecentRequests(recentRequests);
-            AdminApi api =
-                    new AdminApi(runtime, new Access(token), file, recent, Duration.ofSeconds(1), tlsCertificates);
+            MetricsHistory history = new MetricsHistory(runtime.loadBalancer());
+            AdminApi api = new AdminApi(
+                    runtime, new Access(token), file, recent, Duration.ofSeconds(1), tlsCertificates, history);
+            StatusPage page = new StatusPage();
             HealthSync health = new HealthSync(runtime.loadBalancer());
             if (file != null) {
                 restore(file, api, health);
             }
             health.apply(runtime.config());
-            List<Subscription> subscriptions =
-                    List.of(runtime.addConfigListener(health), runtime.addExchangeListener(recent));
-            return new AdminServlet(api, subscriptions);
+            List<Subscription> subscriptions = List.of(
+                    runtime.addConfigListener(health),
+                    runtime.addExchangeListener(recent),
+                    runtime.addExchangeListener(history),
+                    runtime.loadBalancer().addListener(history));
+            ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "fairload-admin-history");
+                t.setDaemon(true);
+                return t;
+            });
+            history.sample(Instant.now().truncatedTo(ChronoUnit.MILLIS));
+            sampler.scheduleAtFixedRate(
+                    () -> sample(history),
+                    MetricsHistory.INTERVAL_SECONDS,
+                    MetricsHistory.INTERVAL_SECONDS,
+                    TimeUnit.SECONDS);
+            return new AdminServlet(api, subscriptions, page, sampler);
+        }
+
+        private static void sample(MetricsHistory history) {
+            try {
+                history.sample(Instant.now().truncatedTo(ChronoUnit.MILLIS));
+            } catch (RuntimeException e) {
+                log.warn("status page history: a sample failed", e);
+            }
         }
 
         private void restore(StateFile file, AdminApi api, HealthSync health) {

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The admin side of the standalone proxy: the {@link AdminServlet} (which restores the state file, if any, when
  * created) and Prometheus metrics at {@code /metrics} through Micrometer. On the admin listener it serves {@code
- * /api/*}, {@code /metrics}, and the API's JSON 404 for every other path; with {@code adminOnProxyPort: true} the
+ * /api/*}, {@code /metrics}, the status page at {@code /} (and {@code /api/ui/}), and the API's JSON 404 for every
+ * other path; with {@code adminOnProxyPort: true} the
  * API is also served under {@code /api/*} of the proxy port (taking those paths away from the backends).
  */
 final class AdminMount implements AutoCloseable {

@@ -84,6 +84,18 @@ class OpenApiConformanceTest {
         check("get", "/api/metrics/servers", h.get("/api/metrics/servers"));
         check("get", "/api/metrics/requests", h.get("/api/metrics/requests"));
         check("get", "/api/metrics/requests", h.get("/api/metrics/requests?limit=2"));
+        check(
+                "put",
+                "/api/servers/{serverId}/draining",
+                h.put("/api/servers/" + id + "/draining", "{\"draining\":true}"));
+        check(
+                "put",
+                "/api/servers/{serverId}/draining",
+                h.put("/api/servers/" + id + "/draining", "{\"draining\":false}"));
+        check("get", "/api/metrics/history", h.get("/api/metrics/history"));
+        check("get", "/api/metrics/history", h.get("/api/metrics/history?after=1"));
+        check("get", "/api/events", h.get("/api/events"));
+        check("get", "/api/events", h.get("/api/events?after=2"));
 
         // Errors, each against its documented response.
         check("post", "/api/servers", h.post("/api/servers", "{\"host\":\"127.0.0.1\"}"));
@@ -115,6 +127,13 @@ class OpenApiConformanceTest {
         check("put", "/api/config", h.put("/api/config", "{\"maxRetries\":99}"));
         check("put", "/api/algorithm", h.put("/api/algorithm", "{\"algorithm\":\"nope\"}"));
         check("get", "/api/metrics/requests", h.get("/api/metrics/requests?limit=0"));
+        check("get", "/api/metrics/history", h.get("/api/metrics/history?after=-1"));
+        check("get", "/api/events", h.get("/api/events?after=x"));
+        check(
+                "put",
+                "/api/servers/{serverId}/draining",
+                h.put("/api/servers/" + id + "/draining", "{\"draining\":\"yes\"}"));
+        check("put", "/api/servers/{serverId}/draining", h.put("/api/servers/nope/draining", "{\"draining\":true}"));
         check("get", "/api/health", h.post("/api/health", "{}"));
         check("delete", "/api/servers/{serverId}", h.delete("/api/servers/" + down));
         check("delete", "/api/servers/{serverId}", h.delete("/api/servers/" + down));

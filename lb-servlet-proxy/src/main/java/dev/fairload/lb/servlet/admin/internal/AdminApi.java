@@ -54,6 +54,7 @@ public final class AdminApi {
     private static final Pattern SERVER = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})");
     private static final Pattern SERVER_WEIGHT = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/weight");
     private static final Pattern SERVER_HEALTH = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/health");
+    private static final Pattern SERVER_DRAINING = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/draining");
     private static final Set<String> POST_SERVER_FIELDS =
             Set.of("host", "port", "weight", "healthCheckPath", "healthCheckInterval", "serverId");
     /**
@@ -69,11 +70,13 @@ public final class AdminApi {
     private final RecentRequests recent;
     private final Duration firstCheckGrace;
     private final Supplier<List<CertificateInfo>> certificates;
+    private final MetricsHistory history;
     private final Object changes = new Object();
 
     /**
      * @param certificates the TLS certificates in use, shown as {@code tlsCertificates} of the configuration; read on
      *     every call that shows it
+     * @param history the samples, events and failed requests of the status page's endpoints
      */
     public AdminApi(
             ProxyRuntime runtime,
@@ -81,7 +84,9 @@ public final class AdminApi {
             StateFile stateFile,
             RecentRequests recent,
             Duration firstCheckGrace,
-            Supplier<List<CertificateInfo>> certificates) {
+            Supplier<List<CertificateInfo>> certificates,
+            MetricsHistory history) {
+        this.history = history;
         this.runtime = runtime;
         this.lb = runtime.loadBalancer();
         this.access = access;
@@ -161,6 +166,10 @@ public final class AdminApi {
                 || path.equals("/api/metrics/servers")
                 || path.equals("/api/metrics/requests")) {
             route = new Route(path, null, "GET");
+        } else if (path.equals("/api/metrics/history") || path.equals("/api/events")) {
+            route = new Route(path, null, "GET");
+        } else if ((m = SERVER_DRAINING.matcher(path)).matches()) {
+            route = new Route("/api/servers/{id}/draining", m.group(1), "PUT");
         } else {
             access.authenticate(call.header("Authorization"));
             throw new ApiException(404, "path: no such endpoint (see GET /api/health, /api/servers, /api/config)");
@@ -186,7 +195,11 @@ public final class AdminApi {
             case "PUT /api/algorithm" -> setAlgorithm(body(call));
             case "GET /api/metrics" -> ok(200, metrics());
             case "GET /api/metrics/servers" ->
-                ok(200, Views.serverMetrics(lb.pool().list(), recent, Instant.now()));
+                ok(200, Views.withHealth(Views.serverMetrics(lb.pool().list(), recent, Instant.now()), lb));
+            case "GET /api/metrics/history" -> ok(200, Views.history(history.samples(after(call.query()))));
+            case "GET /api/events" ->
+                ok(200, Views.events(history.events(after(call.query())), history.failedRequests()));
+            case "PUT /api/servers/{id}/draining" -> setDraining(id, body(call));
             case "GET /api/metrics/requests" -> ok(200, Views.requests(recent, limit(call.query())));
             default -> throw new IllegalStateException("unrouted " + method + " " + p);
         };
@@ -269,7 +282,51 @@ public final class AdminApi {
         return limit;
     }
 
+    /** The {@code after} query parameter: a sequence number, 0 (the default) for everything kept. */
+    private static long after(String query) {
+        long after = 0;
+        if (query == null || query.isEmpty()) {
+            return after;
+        }
+        for (String pair : query.split("&")) {
+            if (pair.startsWith("after=")) {
+                String v = pair.substring(6);
+                try {
+                    after = Long.parseLong(v);
+                } catch (NumberFormatException e) {
+                    after = -1;
+                }
+                if (after < 0) {
+                    throw new ApiException(400, "after: " + shorten(v) + " (expected: an integer 0 or more)");
+                }
+            }
+        }
+        return after;
+    }
+
     // Changes ---------------------------------------------------------------------------------------------------
+
+    /**
+     * Drains a server (no new requests, in-flight ones finish) or ends its drain. Not written to the state file: a
+     * restarted proxy starts with no server draining.
+     */
+    private Answer setDraining(String id, Map<String, Object> body) {
+        unknownFields(body, Set.of("draining"));
+        Object v = body.get("draining");
+        if (!(v instanceof Boolean draining)) {
+            throw new ApiException(
+                    400, "draining: " + (v == null ? "missing" : Json.typeName(v)) + " (expected: true or false)");
+        }
+        ServerView view;
+        synchronized (changes) {
+            try {
+                view = draining ? lb.pool().drain(id) : lb.pool().undrain(id);
+            } catch (NoSuchElementException e) {
+                throw notFound(id);
+            }
+        }
+        return ok(200, serverView(view));
+    }
 
     private Answer addServer(Map<String, Object> body) {
         unknownFields(body, POST_SERVER_FIELDS);

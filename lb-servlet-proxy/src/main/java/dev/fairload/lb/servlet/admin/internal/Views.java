@@ -230,6 +230,85 @@ final class Views {
         return m;
     }
 
+    /**
+     * Adds each server's last health-check error, check duration and ejection end to the entries of {@link
+     * #serverMetrics} (a server removed meanwhile keeps its entry without them).
+     */
+    static List<Object> withHealth(List<Object> entries, LoadBalancer lb) {
+        for (Object o : entries) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) o;
+            HealthReport r;
+            try {
+                r = lb.health((String) m.get("serverId"));
+            } catch (java.util.NoSuchElementException e) {
+                continue;
+            }
+            m.put("lastCheckDuration", millis(r.lastCheckDuration()));
+            m.put("lastHealthError", r.lastError());
+            m.put("ejected", r.ejected());
+            m.put("ejectedUntil", iso(r.ejectedUntil()));
+        }
+        return entries;
+    }
+
+    static Map<String, Object> history(List<MetricsHistory.Sample> samples) {
+        List<Object> list = new ArrayList<>(samples.size());
+        for (MetricsHistory.Sample s : samples) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("seq", s.seq());
+            m.put("timestamp", s.timestamp().toString());
+            m.put("requests", s.requests());
+            m.put("failedRequests", s.failedRequests());
+            m.put("requestsPerSecond", s.requestsPerSecond());
+            m.put("errorRate", s.errorRate());
+            m.put("p50", s.p50());
+            m.put("p99", s.p99());
+            m.put("activeConnections", s.activeConnections());
+            list.add(m);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("intervalSeconds", MetricsHistory.INTERVAL_SECONDS);
+        m.put("capacity", MetricsHistory.SAMPLES);
+        m.put("samples", list);
+        return m;
+    }
+
+    static Map<String, Object> events(List<MetricsHistory.Event> events, List<ProxyRuntime.Exchange> failed) {
+        List<Object> list = new ArrayList<>(events.size());
+        for (MetricsHistory.Event e : events) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("seq", e.seq());
+            m.put("timestamp", e.timestamp().toString());
+            m.put("type", e.type());
+            m.put("serverId", e.serverId());
+            m.put("address", e.address());
+            m.put("from", e.from());
+            m.put("to", e.to());
+            m.put("reason", e.reason());
+            list.add(m);
+        }
+        List<Object> requests = new ArrayList<>(failed.size());
+        for (ProxyRuntime.Exchange e : failed) {
+            requests.add(exchange(e));
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("events", list);
+        m.put("failedRequests", requests);
+        return m;
+    }
+
+    private static Map<String, Object> exchange(ProxyRuntime.Exchange e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", e.method());
+        m.put("path", e.path());
+        m.put("serverId", e.serverId());
+        m.put("status", e.status());
+        m.put("responseTime", round3(e.durationNanos() / 1e6));
+        m.put("timestamp", e.timestamp().toString());
+        return m;
+    }
+
     private static Map<String, Object> byClass(Map<String, Long> counts) {
         Map<String, Object> m = new LinkedHashMap<>();
         for (String c : RecentRequests.CLASSES) {
