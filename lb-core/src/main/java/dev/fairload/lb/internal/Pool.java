@@ -316,7 +316,6 @@ public final class Pool {
         lock.lock();
         try {
             for (Server server : servers) {
-                validateInterval(server, activeHealthCheck);
                 if (byId.containsKey(server.id()) || byAuthority.containsKey(server.authority())) {
                     throw new IllegalStateException("server: " + server + " is already in the pool");
                 }
@@ -358,7 +357,6 @@ public final class Pool {
         ServerState state;
         lock.lock();
         try {
-            validateInterval(server, activeHealthCheck);
             if (byId.containsKey(server.id())) {
                 throw new IllegalStateException("serverId: '" + server.id() + "' is already in the pool");
             }
@@ -685,17 +683,11 @@ public final class Pool {
         return activeHealthCheck;
     }
 
-    /**
-     * Replaces the active-check settings and applies them to every server at once. Throws {@link
-     * IllegalArgumentException}, changing nothing, if a server's own interval is not longer than the timeout.
-     */
+    /** Replaces the active-check settings and applies them to every server at once. */
     public void activeHealthCheck(ActiveHealthCheck config) {
         Objects.requireNonNull(config, "activeHealthCheck");
         lock.lock();
         try {
-            for (ServerState s : byId.values()) {
-                validateInterval(s.server(), config);
-            }
             ActiveHealthCheck old = activeHealthCheck;
             activeHealthCheck = config;
             if (!config.enabled()) {
@@ -798,15 +790,6 @@ public final class Pool {
             publish();
         } finally {
             lock.unlock();
-        }
-    }
-
-    private static void validateInterval(Server server, ActiveHealthCheck config) {
-        Duration interval = server.healthCheckInterval().orElse(null);
-        if (config.enabled() && interval != null && interval.compareTo(config.timeout()) <= 0) {
-            throw new IllegalArgumentException("healthCheckInterval: " + interval.toSeconds()
-                    + " s (expected: longer than the health-check timeout "
-                    + config.timeout().toSeconds() + " s)");
         }
     }
 
