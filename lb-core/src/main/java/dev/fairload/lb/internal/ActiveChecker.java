@@ -53,8 +53,9 @@ import org.slf4j.LoggerFactory;
 final class ActiveChecker implements AutoCloseable {
     static final int WORKERS = 2;
     /**
-     * Most checks in flight at once. Beyond it a due check waits a few milliseconds and tries again, so a
-     * burst (thousands of servers added together) never opens thousands of sockets at once.
+     * Most checks in flight at once. Beyond it a due check waits in a FIFO queue and starts when a check in flight
+     * ends, so a burst (thousands of servers added together) never opens thousands of sockets at once, and no
+     * server waits behind others that came later (nor does anything poll while waiting).
      */
     static final int MAX_CONCURRENT_CHECKS = 256;
     /** The longest window the first checks of servers starting together are spread over. */
@@ -71,6 +72,8 @@ final class ActiveChecker implements AutoCloseable {
     private final ExecutorService workers;
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(MAX_CONCURRENT_CHECKS);
+    /** Checks that are due and wait for a permit, oldest first. */
+    private final java.util.Queue<Target> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     private volatile ActiveHealthCheck config;
     private final java.util.List<Shard> shards = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -252,7 +255,36 @@ final class ActiveChecker implements AutoCloseable {
             return;
         }
         if (!permits.tryAcquire()) {
-            schedule(target, 5 + ThreadLocalRandom.current().nextLong(20));
+            waiting.add(target);
+            // A check may have ended between the failed tryAcquire and the add: start the waiting ones it allows.
+            startWaiting();
+            return;
+        }
+        run(target);
+    }
+
+    /** Gives free permits to waiting checks, oldest first; each then runs on the scheduler thread. */
+    private void startWaiting() {
+        while (!waiting.isEmpty() && permits.tryAcquire()) {
+            Target next = waiting.poll();
+            if (next == null || next.stopped) {
+                permits.release();
+                continue;
+            }
+            try {
+                scheduler.execute(() -> run(next));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                permits.release(); // the balancer is closing
+                return;
+            }
+        }
+    }
+
+    /** Sends one check, holding a permit that {@link #finish} returns. */
+    private void run(Target target) {
+        if (target.stopped) {
+            permits.release();
+            startWaiting();
             return;
         }
         ActiveHealthCheck cfg = config;
@@ -359,6 +391,7 @@ final class ActiveChecker implements AutoCloseable {
 
     private void finish(Target target, ActiveHealthCheck cfg, boolean passed, String error, long tookNanos) {
         permits.release();
+        startWaiting();
         if (target.stopped) {
             return;
         }
