@@ -53,9 +53,6 @@ final class StandaloneProxy {
      * @throws UsageException if a port is busy or the address cannot be bound
      */
     void start() throws Exception {
-        // A busy port is reported before anything starts (and before the balancer logs its servers).
-        ensureFree("--port", settings.host, settings.port);
-        ensureFree("--admin-port", settings.adminHost, settings.adminPort);
         try {
             LoadBalancer.Builder lb = LoadBalancer.builder().name("proxy").strategy(settings.config.strategy());
             if (settings.demo) {
@@ -155,22 +152,6 @@ final class StandaloneProxy {
         QueuedThreadPool threads = new QueuedThreadPool(maxThreads, 4);
         threads.setName(name);
         return new org.eclipse.jetty.server.Server(threads);
-    }
-
-    /** Fails with the message of a busy port if {@code host:port} cannot be bound now; port 0 is always free. */
-    private static void ensureFree(String option, String host, int port) throws UsageException {
-        if (port == 0) {
-            return;
-        }
-        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
-            probe.setReuseAddress(true);
-            probe.bind(new java.net.InetSocketAddress(host, port));
-        } catch (BindException e) {
-            throw new UsageException(
-                    option + ": cannot listen on " + host + ":" + port + " (already in use or not available)", e);
-        } catch (IOException e) {
-            // Anything else (an unknown host, say) is reported by the listener's own start.
-        }
     }
 
     private static void start(org.eclipse.jetty.server.Server server, String option, String host, int port)

@@ -386,21 +386,6 @@ class StandaloneJarIT {
             assertThat(p.awaitExit()).isEqualTo(2);
             assertThat(String.join("\n", p.lines())).contains("--port: cannot listen on");
         }
-        // A second --demo on a busy port: the busy port is reported, and nothing claims to have started.
-        try (ServerSocket busy = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
-                ProxyProcess p = ProxyProcess.start(
-                        "--demo",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        Integer.toString(busy.getLocalPort()),
-                        "--admin-port",
-                        "0")) {
-            assertThat(p.awaitExit()).isEqualTo(2);
-            assertThat(String.join("\n", p.lines()))
-                    .contains("--port: cannot listen on 127.0.0.1:" + busy.getLocalPort())
-                    .doesNotContain("started with");
-        }
         try (ProxyProcess p = ProxyProcess.start("--config", writeYaml("port: [\n"))) {
             assertThat(p.awaitExit()).isEqualTo(2);
             assertThat(p.lines())
