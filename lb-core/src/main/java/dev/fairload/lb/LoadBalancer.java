@@ -170,12 +170,7 @@ public final class LoadBalancer implements AutoCloseable {
         return pool.activeHealthCheck();
     }
 
-    /**
-     * Replaces the active health-check settings, applied to every server at once (each is checked again).
-     *
-     * @throws IllegalArgumentException, changing nothing, if a server's own interval is not longer than the
-     *     new timeout
-     */
+    /** Replaces the active health-check settings, applied to every server at once (each is checked again). */
     public void activeHealthCheck(ActiveHealthCheck config) {
         pool.activeHealthCheck(config);
     }
@@ -341,7 +336,6 @@ public final class LoadBalancer implements AutoCloseable {
             if (same != null) {
                 throw new IllegalArgumentException("server: " + server + " duplicates " + same);
             }
-            checkInterval(server, activeHealthCheck);
             servers.add(server);
             serverIds.put(server.id(), server);
             serverAuthorities.put(server.authority(), server);
@@ -399,15 +393,9 @@ public final class LoadBalancer implements AutoCloseable {
         /**
          * Active health checks. Default {@link ActiveHealthCheck#disabled()}: servers are healthy unless drained or
          * ejected by passive checks.
-         *
-         * @throws IllegalArgumentException if a server added so far has its own interval not longer than the
-         *     timeout
          */
         public Builder activeHealthCheck(ActiveHealthCheck config) {
             Objects.requireNonNull(config, "activeHealthCheck");
-            for (Server s : servers) {
-                checkInterval(s, config);
-            }
             this.activeHealthCheck = config;
             return this;
         }
@@ -464,17 +452,7 @@ public final class LoadBalancer implements AutoCloseable {
             return this;
         }
 
-        private static void checkInterval(Server s, ActiveHealthCheck config) {
-            if (config.enabled()
-                    && s.healthCheckInterval().isPresent()
-                    && s.healthCheckInterval().get().compareTo(config.timeout()) <= 0) {
-                throw new IllegalArgumentException(
-                        "healthCheckInterval: " + s.healthCheckInterval().get() + " of " + s.id()
-                                + " (expected: longer than the health-check timeout " + config.timeout() + ")");
-            }
-        }
-
-        /** @throws IllegalArgumentException if a server's own health-check interval is not longer than the timeout */
+        /** Builds and starts the balancer (its first active checks, if enabled). */
         public LoadBalancer build() {
             return new LoadBalancer(this);
         }

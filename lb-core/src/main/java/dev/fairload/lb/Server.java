@@ -29,6 +29,7 @@ public final class Server {
     private final int weight;
     private final String healthCheckPath;
     private final Duration healthCheckInterval;
+    private final Duration healthCheckFastInterval;
     private final Instant addedAt;
     private final String authority;
     private final String zone;
@@ -40,6 +41,7 @@ public final class Server {
         this.weight = builder.weight;
         this.healthCheckPath = builder.healthCheckPath;
         this.healthCheckInterval = builder.healthCheckInterval;
+        this.healthCheckFastInterval = builder.healthCheckFastInterval;
         this.id = builder.id != null ? builder.id : newId();
         this.addedAt = builder.addedAt != null ? builder.addedAt : Instant.now();
         this.authority = host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
@@ -103,6 +105,11 @@ public final class Server {
         return Optional.ofNullable(healthCheckInterval);
     }
 
+    /** This server's fast health-check interval (used while it is not healthy), if it overrides the balancer's. */
+    public Optional<Duration> healthCheckFastInterval() {
+        return Optional.ofNullable(healthCheckFastInterval);
+    }
+
     /** When this server was first built (kept by {@link #toBuilder()}). */
     public Instant addedAt() {
         return addedAt;
@@ -135,6 +142,7 @@ public final class Server {
         b.weight = weight;
         b.healthCheckPath = healthCheckPath;
         b.healthCheckInterval = healthCheckInterval;
+        b.healthCheckFastInterval = healthCheckFastInterval;
         b.addedAt = addedAt;
         b.zone = zone;
         b.source = source;
@@ -150,6 +158,7 @@ public final class Server {
                 && weight == other.weight
                 && Objects.equals(healthCheckPath, other.healthCheckPath)
                 && Objects.equals(healthCheckInterval, other.healthCheckInterval)
+                && Objects.equals(healthCheckFastInterval, other.healthCheckFastInterval)
                 && addedAt.equals(other.addedAt)
                 && Objects.equals(zone, other.zone)
                 && Objects.equals(source, other.source);
@@ -178,6 +187,7 @@ public final class Server {
         private int weight = DEFAULT_WEIGHT;
         private String healthCheckPath;
         private Duration healthCheckInterval;
+        private Duration healthCheckFastInterval;
         private Instant addedAt;
         private String zone;
         private String source;
@@ -243,6 +253,17 @@ public final class Server {
          */
         public Builder healthCheckInterval(Duration interval) {
             this.healthCheckInterval = validatePositive("healthCheckInterval", interval);
+            return this;
+        }
+
+        /**
+         * Overrides the balancer's fast health-check interval for this server: how often it is checked while it is
+         * down, unknown, or changing state.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder healthCheckFastInterval(Duration fastInterval) {
+            this.healthCheckFastInterval = validatePositive("healthCheckFastInterval", fastInterval);
             return this;
         }
 

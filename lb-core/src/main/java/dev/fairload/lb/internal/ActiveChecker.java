@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -38,9 +39,12 @@ import org.slf4j.LoggerFactory;
  * that hangs costs its timeout and nothing else: no thread waits for it.
  *
  * <p>Schedule: a server's first check runs at once (servers of the initial pool spread over their first
- * interval), and at most {@link #MAX_CONCURRENT_CHECKS} run at a time; the second runs at a random point of
- * the following interval, which spreads servers added together; later checks come every interval less a
- * random share of up to {@link ActiveHealthCheck#jitter()}.
+ * interval), and at most {@link #MAX_CONCURRENT_CHECKS} run at a time. While a server is settling (unknown,
+ * down, or with a failure or success run that has not yet reached {@code fall} or {@code rise}) its next check
+ * comes after the fast interval; a healthy server's second check runs at a random point of the following
+ * interval, which spreads servers added together, and later checks come every interval. Each delay is
+ * shortened by a random share of up to {@link ActiveHealthCheck#jitter()}. A check's timeout is capped by the
+ * server's interval.
  *
  * <p>Verdicts: the first result decides an unknown server's status; after that {@code fall} failures in a row
  * take it out and {@code rise} successes in a row bring it back. Each verdict goes to the pool, which
@@ -49,8 +53,9 @@ import org.slf4j.LoggerFactory;
 final class ActiveChecker implements AutoCloseable {
     static final int WORKERS = 2;
     /**
-     * Most checks in flight at once. Beyond it a due check waits a few milliseconds and tries again, so a
-     * burst (thousands of servers added together) never opens thousands of sockets at once.
+     * Most checks in flight at once. Beyond it a due check waits in a FIFO queue and starts when a check in flight
+     * ends, so a burst (thousands of servers added together) never opens thousands of sockets at once, and no
+     * server waits behind others that came later (nor does anything poll while waiting).
      */
     static final int MAX_CONCURRENT_CHECKS = 256;
     /** The longest window the first checks of servers starting together are spread over. */
@@ -67,6 +72,9 @@ final class ActiveChecker implements AutoCloseable {
     private final ExecutorService workers;
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
     private final java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(MAX_CONCURRENT_CHECKS);
+    /** Checks that are due and wait for a permit, oldest first. */
+    private final java.util.Queue<Target> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
     private volatile ActiveHealthCheck config;
     private final java.util.List<Shard> shards = new java.util.concurrent.CopyOnWriteArrayList<>();
     private HttpProber prober; // created on first plain-http check; guarded by this
@@ -155,7 +163,7 @@ final class ActiveChecker implements AutoCloseable {
             URI uri = new URI(cfg.https() ? "https" : "http", null, server.host(), server.port(), null, null, null)
                     .resolve(path);
             return HttpRequest.newBuilder(uri)
-                    .timeout(cfg.timeout())
+                    .timeout(cfg.effectiveTimeout(interval(server, cfg)))
                     .header("User-Agent", "fairload-health-check")
                     .GET()
                     .build();
@@ -247,7 +255,36 @@ final class ActiveChecker implements AutoCloseable {
             return;
         }
         if (!permits.tryAcquire()) {
-            schedule(target, 5 + ThreadLocalRandom.current().nextLong(20));
+            waiting.add(target);
+            // A check may have ended between the failed tryAcquire and the add: start the waiting ones it allows.
+            startWaiting();
+            return;
+        }
+        run(target);
+    }
+
+    /** Gives free permits to waiting checks, oldest first; each then runs on the scheduler thread. */
+    private void startWaiting() {
+        while (!waiting.isEmpty() && permits.tryAcquire()) {
+            Target next = waiting.poll();
+            if (next == null || next.stopped) {
+                permits.release();
+                continue;
+            }
+            try {
+                scheduler.execute(() -> run(next));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                permits.release(); // the balancer is closing
+                return;
+            }
+        }
+    }
+
+    /** Sends one check, holding a permit that {@link #finish} returns. */
+    private void run(Target target) {
+        if (target.stopped) {
+            permits.release();
+            startWaiting();
             return;
         }
         ActiveHealthCheck cfg = config;
@@ -264,7 +301,7 @@ final class ActiveChecker implements AutoCloseable {
                             server.host(),
                             server.port(),
                             server.healthCheckPath().orElse(cfg.path()),
-                            cfg.timeout().toNanos(),
+                            cfg.effectiveTimeout(interval(server, cfg)).toNanos(),
                             cfg.expectedBody().isPresent(),
                             result -> {
                                 long took = System.nanoTime() - start;
@@ -354,6 +391,7 @@ final class ActiveChecker implements AutoCloseable {
 
     private void finish(Target target, ActiveHealthCheck cfg, boolean passed, String error, long tookNanos) {
         permits.release();
+        startWaiting();
         if (target.stopped) {
             return;
         }
@@ -361,6 +399,7 @@ final class ActiveChecker implements AutoCloseable {
         target.state.lastHealthCheckMillis(System.currentTimeMillis());
         String reason;
         Boolean verdict = null;
+        boolean settling;
         synchronized (target) {
             target.checks++;
             if (passed) {
@@ -382,6 +421,7 @@ final class ActiveChecker implements AutoCloseable {
             if (verdict != null) {
                 target.up = verdict;
             }
+            settling = target.up != Boolean.TRUE || target.failures > 0;
         }
         if (verdict != null) {
             pool.activeCheckResult(target.state.id(), verdict, reason);
@@ -391,21 +431,50 @@ final class ActiveChecker implements AutoCloseable {
             pool.activeCheckFailed(target.state);
         }
         target.firstCheck.complete(null);
-        long millis = intervalMillis(target.state, cfg);
-        long delay = target.checks == 1
-                ? millis / 2 + ThreadLocalRandom.current().nextLong(Math.max(1, millis / 2))
-                : millis
-                        - (long) (millis
-                                * cfg.jitter()
-                                * ThreadLocalRandom.current().nextDouble());
+        Duration interval = interval(target.state.server(), cfg);
+        long delay = nextDelayMillis(
+                settling,
+                target.checks,
+                interval.toMillis(),
+                fastInterval(target.state.server(), cfg, interval).toMillis(),
+                cfg.jitter(),
+                ThreadLocalRandom.current().nextDouble());
         if (log.isDebugEnabled()) {
             log.debug("{}: check of {} {} ({})", pool.name(), target.state.id(), passed ? "passed" : "failed", reason);
         }
         schedule(target, delay);
     }
 
+    /**
+     * The delay before a server's next check: the fast interval while it is settling; after the first check of a
+     * healthy server, a point of the second half of its interval (spreading servers added together); else its
+     * interval. Jitter shortens the first and last by up to {@code jitter} of themselves.
+     *
+     * @param random a number in [0, 1) that places the check
+     */
+    static long nextDelayMillis(
+            boolean settling, int checks, long intervalMillis, long fastMillis, double jitter, double random) {
+        if (settling) {
+            return Math.max(1, fastMillis - (long) (fastMillis * jitter * random));
+        }
+        if (checks == 1) {
+            return intervalMillis / 2 + (long) (random * Math.max(1, intervalMillis / 2));
+        }
+        return Math.max(1, intervalMillis - (long) (intervalMillis * jitter * random));
+    }
+
     private static long intervalMillis(ServerState state, ActiveHealthCheck cfg) {
-        return state.server().healthCheckInterval().orElse(cfg.interval()).toMillis();
+        return interval(state.server(), cfg).toMillis();
+    }
+
+    private static Duration interval(Server server, ActiveHealthCheck cfg) {
+        return server.healthCheckInterval().orElse(cfg.interval());
+    }
+
+    /** The server's fast interval (its own or the balancer's), never longer than its interval. */
+    private static Duration fastInterval(Server server, ActiveHealthCheck cfg, Duration interval) {
+        Duration fast = server.healthCheckFastInterval().orElse(cfg.fastInterval());
+        return fast.compareTo(interval) < 0 ? fast : interval;
     }
 
     private HttpClient newClient(ActiveHealthCheck cfg) {

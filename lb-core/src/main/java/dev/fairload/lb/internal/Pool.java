@@ -324,7 +324,6 @@ public final class Pool {
         lock.lock();
         try {
             for (Server server : servers) {
-                validateInterval(server, activeHealthCheck);
                 if (byId.containsKey(server.id()) || byAuthority.containsKey(server.authority())) {
                     throw new IllegalStateException("server: " + server + " is already in the pool");
                 }
@@ -366,7 +365,6 @@ public final class Pool {
         ServerState state;
         lock.lock();
         try {
-            validateInterval(server, activeHealthCheck);
             if (byId.containsKey(server.id())) {
                 throw new IllegalStateException("serverId: '" + server.id() + "' is already in the pool");
             }
@@ -783,17 +781,11 @@ public final class Pool {
         return activeHealthCheck;
     }
 
-    /**
-     * Replaces the active-check settings and applies them to every server at once. Throws {@link
-     * IllegalArgumentException}, changing nothing, if a server's own interval is not longer than the timeout.
-     */
+    /** Replaces the active-check settings and applies them to every server at once. */
     public void activeHealthCheck(ActiveHealthCheck config) {
         Objects.requireNonNull(config, "activeHealthCheck");
         lock.lock();
         try {
-            for (ServerState s : byId.values()) {
-                validateInterval(s.server(), config);
-            }
             ActiveHealthCheck old = activeHealthCheck;
             activeHealthCheck = config;
             if (!config.enabled()) {
@@ -896,15 +888,6 @@ public final class Pool {
             publish();
         } finally {
             lock.unlock();
-        }
-    }
-
-    private static void validateInterval(Server server, ActiveHealthCheck config) {
-        Duration interval = server.healthCheckInterval().orElse(null);
-        if (config.enabled() && interval != null && interval.compareTo(config.timeout()) <= 0) {
-            throw new IllegalArgumentException("healthCheckInterval: " + interval.toSeconds()
-                    + " s (expected: longer than the health-check timeout "
-                    + config.timeout().toSeconds() + " s)");
         }
     }
 

@@ -27,7 +27,12 @@ final class Backend implements AutoCloseable {
     final AtomicInteger requests = new AtomicInteger();
 
     Backend() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 100);
+        this(0);
+    }
+
+    /** A backend on a given port of 127.0.0.1 (0 for any free one). */
+    Backend(int port) throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 100);
         server.setExecutor(executor);
         server.createContext("/", exchange -> {
             requests.incrementAndGet();

@@ -106,14 +106,14 @@ class PassiveHealthTest {
                 break;
             }
         }
-        await().atMost(2, TimeUnit.SECONDS)
+        await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> lb.pool().get("s0").orElseThrow().status() == ServerStatus.UNHEALTHY);
         assertThat(sentToBroken).isEqualTo(5);
         HealthReport report = lb.health("s0");
         assertThat(report.ejected()).isTrue();
         assertThat(report.circuitState()).isEqualTo("OPEN");
         assertThat(lb.metrics().ejections()).isEqualTo(1);
-        await().atMost(2, TimeUnit.SECONDS)
+        await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> events.stream()
                         .anyMatch(e -> e instanceof LbEvent.StatusChanged c
                                 && c.reason().endsWith("ejected for 300 ms")));
@@ -127,7 +127,7 @@ class PassiveHealthTest {
         }
 
         backends.get(0).answer(200, "fixed");
-        await().atMost(3, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
             send(lb);
             return lb.pool().get("s0").orElseThrow().status() == ServerStatus.HEALTHY;
         });
@@ -146,7 +146,9 @@ class PassiveHealthTest {
                                 .interval(Duration.ofMillis(200))
                                 .timeout(Duration.ofMillis(100))
                                 .rise(2)
-                                .fall(3)
+                                // Out of reach: the request path, not the checks, takes the server out, however
+                                // slowly a loaded machine sends the requests.
+                                .fall(1_000)
                                 .jitter(0)
                                 .build())
                         .outlierDetection(outliers()
@@ -154,11 +156,11 @@ class PassiveHealthTest {
                                 .maxEjectionTime(ejection.multipliedBy(2))
                                 .build()),
                 backends);
-        await().atMost(5, TimeUnit.SECONDS)
+        await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> lb.pool().get("s0").orElseThrow().status() == ServerStatus.HEALTHY);
         // Down (checks fail too), then ejected by the request path's failures.
         backends.get(0).answer(500, "down");
-        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
             send(lb);
             return lb.health("s0").ejected();
         });
@@ -167,11 +169,12 @@ class PassiveHealthTest {
 
         // Back: two passing checks later (about 0.4 s) the next request is its trial, which readmits it.
         backends.get(0).answer(200, "back");
-        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
             send(lb);
             return lb.pool().get("s0").orElseThrow().status() == ServerStatus.HEALTHY;
         });
-        assertThat(Duration.ofNanos(System.nanoTime() - ejectedAt)).isLessThan(Duration.ofSeconds(5));
+        // Long before the 60 s ejection time would have ended.
+        assertThat(Duration.ofNanos(System.nanoTime() - ejectedAt)).isLessThan(ejection.dividedBy(2));
         assertThat(lb.health("s0").ejected()).isFalse();
         assertThat(lb.health("s0").circuitState()).isEqualTo("CLOSED");
     }
@@ -186,7 +189,9 @@ class PassiveHealthTest {
                                 .interval(Duration.ofMillis(100))
                                 .timeout(Duration.ofMillis(50))
                                 .rise(2)
-                                .fall(3)
+                                // Out of reach: the request path, not the checks, takes the server out, however
+                                // slowly a loaded machine sends the requests.
+                                .fall(1_000)
                                 .jitter(0)
                                 .build())
                         .outlierDetection(outliers()
@@ -194,10 +199,10 @@ class PassiveHealthTest {
                                 .maxEjectionTime(Duration.ofSeconds(120))
                                 .build()),
                 backends);
-        await().atMost(5, TimeUnit.SECONDS)
+        await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> lb.pool().get("s0").orElseThrow().status() == ServerStatus.HEALTHY);
         backends.get(0).answer(500, "down");
-        await().atMost(5, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(5)).until(() -> {
             send(lb);
             return lb.health("s0").ejected();
         });
@@ -205,7 +210,7 @@ class PassiveHealthTest {
         // Checks keep failing: through ten check intervals no trial is offered and no request reaches it, apart
         // from the checks themselves (at most one per interval, plus the one in progress).
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-        await().atMost(3, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(10)).until(() -> {
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(10)).until(() -> {
             assertThat(send(lb)).isEqualTo("s1");
             return System.nanoTime() >= end;
         });
@@ -229,7 +234,7 @@ class PassiveHealthTest {
         assertThat(lb.health("s0").ejections()).isEqualTo(1);
         // After the ejection time exactly one trial request reaches the server; it fails.
         int before = backends.get(0).requests.get();
-        await().atMost(3, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(20)).until(() -> {
             send(lb);
             return lb.health("s0").ejections() == 2;
         });
@@ -268,7 +273,7 @@ class PassiveHealthTest {
                 LoadBalancer.builder().strategy(Strategy.weighted()).slowStart(window), List.of(backends.get(0)));
         Server joining = backends.get(1).serverBuilder("new").weight(10).build();
         lb.pool().setWeight("s0", 10);
-        await().atMost(5, TimeUnit.SECONDS)
+        await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> lb.pool().get("s0").orElseThrow().effectiveWeight() == 10);
         lb.pool().add(joining);
         int early = lb.pool().get("new").orElseThrow().effectiveWeight();
@@ -304,18 +309,18 @@ class PassiveHealthTest {
                                 .timeout(Duration.ofMillis(100))
                                 .build()),
                 backends);
-        await().atMost(5, TimeUnit.SECONDS).until(() -> lb.pool().healthyCount() == 4);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> lb.pool().healthyCount() == 4);
         assertThat(lb.metrics().panicPicks()).isZero();
         for (int i = 0; i < 3; i++) {
             backends.get(i).answer(503, "down");
         }
-        await().atMost(5, TimeUnit.SECONDS)
+        await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> lb.pool().list().stream()
                                 .filter(v -> v.status() == ServerStatus.UNHEALTHY)
                                 .count()
                         == 3);
         // A status is visible a moment before the balancer publishes the picks it implies: wait for a panic pick.
-        await().atMost(5, TimeUnit.SECONDS).until(() -> {
+        await().atMost(30, TimeUnit.SECONDS).until(() -> {
             try (Lease lease = lb.pick()) {
                 return lb.metrics().panicPicks() > 0;
             }

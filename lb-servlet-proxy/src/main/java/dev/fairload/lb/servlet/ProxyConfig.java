@@ -13,7 +13,7 @@ import java.util.Objects;
  * The reverse proxy's settings: the product brief's configuration fields ({@code algorithm},
  * {@code healthCheckEnabled}, {@code healthCheckInterval}, {@code healthCheckTimeout}, {@code maxRetries},
  * {@code sessionPersistence}, {@code sslTermination}, {@code sslCertPath}, {@code sslKeyPath}) and the proxy's
- * own ({@code sslPort}, cookies, header policy, upstream timeouts).
+ * own ({@code healthCheckFastInterval}, {@code sslPort}, cookies, header policy, upstream timeouts).
  *
  * <p>Immutable and thread-safe. Build one with {@link #builder()}; {@link #toBuilder()} makes variants. Each
  * setter validates at once and its exception names the field and the allowed values, for example {@code
@@ -29,6 +29,7 @@ public final class ProxyConfig {
             "algorithm",
             "healthCheckEnabled",
             "healthCheckInterval",
+            "healthCheckFastInterval",
             "healthCheckTimeout",
             "maxRetries",
             "sessionPersistence",
@@ -68,6 +69,7 @@ public final class ProxyConfig {
     private final String algorithm;
     private final boolean healthCheckEnabled;
     private final int healthCheckInterval;
+    private final int healthCheckFastInterval;
     private final int healthCheckTimeout;
     private final int maxRetries;
     private final boolean sessionPersistence;
@@ -106,6 +108,7 @@ public final class ProxyConfig {
         this.algorithm = b.algorithm;
         this.healthCheckEnabled = b.healthCheckEnabled;
         this.healthCheckInterval = b.healthCheckInterval;
+        this.healthCheckFastInterval = b.healthCheckFastInterval;
         this.healthCheckTimeout = b.healthCheckTimeout;
         this.maxRetries = b.maxRetries;
         this.sessionPersistence = b.sessionPersistence;
@@ -161,12 +164,22 @@ public final class ProxyConfig {
         return healthCheckEnabled;
     }
 
-    /** Seconds between active health checks of a server, 1-3600. Default 30. */
+    /** Seconds between active health checks of a healthy server, 1-3600. Default 30. */
     public int healthCheckInterval() {
         return healthCheckInterval;
     }
 
-    /** Seconds an active health check may take, 1-300 and at most the interval. Default 5. */
+    /**
+     * Seconds between active health checks of a server that is down, not yet checked, or changing state (between
+     * its first failure and {@code fall}, or first success and {@code rise}), 1-3600; a value above {@link
+     * #healthCheckInterval()} acts as it. Default 1, so a backend that starts late or restarts is back in rotation
+     * within about 2 s of answering its checks.
+     */
+    public int healthCheckFastInterval() {
+        return healthCheckFastInterval;
+    }
+
+    /** Seconds an active health check may take, 1-300; a check never waits longer than its interval. Default 5. */
     public int healthCheckTimeout() {
         return healthCheckTimeout;
     }
@@ -385,6 +398,7 @@ public final class ProxyConfig {
         m.put("algorithm", algorithm);
         m.put("healthCheckEnabled", healthCheckEnabled);
         m.put("healthCheckInterval", healthCheckInterval);
+        m.put("healthCheckFastInterval", healthCheckFastInterval);
         m.put("healthCheckTimeout", healthCheckTimeout);
         m.put("maxRetries", maxRetries);
         m.put("sessionPersistence", sessionPersistence);
@@ -427,6 +441,7 @@ public final class ProxyConfig {
         b.algorithm = algorithm;
         b.healthCheckEnabled = healthCheckEnabled;
         b.healthCheckInterval = healthCheckInterval;
+        b.healthCheckFastInterval = healthCheckFastInterval;
         b.healthCheckTimeout = healthCheckTimeout;
         b.maxRetries = maxRetries;
         b.sessionPersistence = sessionPersistence;
@@ -487,6 +502,7 @@ public final class ProxyConfig {
         private String algorithm = "round_robin";
         private boolean healthCheckEnabled = true;
         private int healthCheckInterval = 30;
+        private int healthCheckFastInterval = 1;
         private int healthCheckTimeout = 5;
         private int maxRetries = 3;
         private boolean sessionPersistence = false;
@@ -520,6 +536,8 @@ public final class ProxyConfig {
         private List<Integer> retryOnStatus = List.of(502, 503, 504);
         private int baseEjectionTime = 30;
         private int upstreamIdleTimeoutMillis = 4_000;
+        /** Fields given through {@link #set}: an error about two fields names the one the caller sent. */
+        private final java.util.Set<String> sent = new java.util.HashSet<>();
 
         private Builder() {}
 
@@ -537,6 +555,12 @@ public final class ProxyConfig {
         /** @throws IllegalArgumentException if outside 1-3600 seconds */
         public Builder healthCheckInterval(int seconds) {
             this.healthCheckInterval = range("healthCheckInterval", seconds, 1, 3600);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if outside 1-3600 seconds */
+        public Builder healthCheckFastInterval(int seconds) {
+            this.healthCheckFastInterval = range("healthCheckFastInterval", seconds, 1, 3600);
             return this;
         }
 
@@ -751,8 +775,10 @@ public final class ProxyConfig {
         }
 
         /**
-         * Sets one field by its JSON name, with a JSON-like value: string, boolean, integral number (a
-         * {@link Number} with no fraction), null for the optional paths, a list of strings for {@code
+         * Sets one field by its JSON name, with a JSON-like value: string, boolean, integer ({@link Integer},
+         * {@link Long}, {@link Short} or {@link Byte}; a number written with a fraction or an exponent, such as
+         * {@code 2.0} or {@code 3e0}, is refused as every integer field of the admin API refuses it), null for the
+         * optional paths, a list of strings for {@code
          * trustedProxies}, or a list of integers for {@code retryOnStatus}. Strings are not converted to numbers or booleans.
          *
          * @throws IllegalArgumentException naming the field if it is unknown or the value has the wrong type or
@@ -760,10 +786,14 @@ public final class ProxyConfig {
          */
         public Builder set(String field, Object value) {
             Objects.requireNonNull(field, "field");
+            if (FIELDS.contains(field)) {
+                sent.add(field);
+            }
             switch (field) {
                 case "algorithm" -> algorithm(string(field, value));
                 case "healthCheckEnabled" -> healthCheckEnabled(bool(field, value));
                 case "healthCheckInterval" -> healthCheckInterval(integer(field, value));
+                case "healthCheckFastInterval" -> healthCheckFastInterval(integer(field, value));
                 case "healthCheckTimeout" -> healthCheckTimeout(integer(field, value));
                 case "maxRetries" -> maxRetries(integer(field, value));
                 case "sessionPersistence" -> sessionPersistence(bool(field, value));
@@ -818,34 +848,56 @@ public final class ProxyConfig {
         }
 
         /**
-         * @throws IllegalArgumentException if the fields disagree: {@code healthCheckTimeout} above {@code
-         *     healthCheckInterval}, {@code sslTermination} without {@code sslCertPath}, the two cookie names equal, or
-         *     {@code upstreamTlsInsecure} together with {@code upstreamTrustStorePath}
+         * @throws IllegalArgumentException if the fields disagree: {@code sslTermination} without {@code
+         *     sslCertPath}, the two cookie names equal, {@code upstreamTlsInsecure} together with {@code
+         *     upstreamTrustStorePath}, or {@code responseHeadersTimeoutMillis} above {@code requestTimeoutMillis}
          */
         public ProxyConfig build() {
-            if (healthCheckTimeout >= healthCheckInterval) {
-                throw new IllegalArgumentException("healthCheckTimeout: " + healthCheckTimeout
-                        + " (expected: shorter than healthCheckInterval, " + healthCheckInterval + ")");
-            }
             if (sslTermination && sslCertPath == null) {
-                throw new IllegalArgumentException(
-                        "sslCertPath: missing (expected: a certificate file when sslTermination is true)");
+                throw blame(
+                        "sslCertPath",
+                        "sslCertPath: missing (expected: a certificate file when sslTermination is true)",
+                        "sslTermination",
+                        "sslTermination: true (expected: false while sslCertPath is not set)");
             }
             if (stickyCookieName.equalsIgnoreCase(sessionCookieName)) {
-                throw new IllegalArgumentException(
-                        "stickyCookieName: '" + stickyCookieName + "' (expected: different from sessionCookieName)");
+                throw blame(
+                        "stickyCookieName",
+                        "stickyCookieName: '" + stickyCookieName + "' (expected: different from sessionCookieName)",
+                        "sessionCookieName",
+                        "sessionCookieName: '" + sessionCookieName + "' (expected: different from stickyCookieName)");
             }
             if (upstreamTlsInsecure && upstreamTrustStorePath != null) {
-                throw new IllegalArgumentException("upstreamTlsInsecure: true (expected: false when"
-                        + " upstreamTrustStorePath is set; a trust store is pointless without verification)");
+                throw blame(
+                        "upstreamTlsInsecure",
+                        "upstreamTlsInsecure: true (expected: false when upstreamTrustStorePath is set;"
+                                + " a trust store is pointless without verification)",
+                        "upstreamTrustStorePath",
+                        "upstreamTrustStorePath: '" + upstreamTrustStorePath
+                                + "' (expected: not set while upstreamTlsInsecure is true)");
             }
             if (requestTimeoutMillis > 0
                     && responseHeadersTimeoutMillis > 0
                     && responseHeadersTimeoutMillis > requestTimeoutMillis) {
-                throw new IllegalArgumentException("responseHeadersTimeoutMillis: " + responseHeadersTimeoutMillis
-                        + " (expected: at most requestTimeoutMillis, " + requestTimeoutMillis + ")");
+                throw blame(
+                        "responseHeadersTimeoutMillis",
+                        "responseHeadersTimeoutMillis: " + responseHeadersTimeoutMillis
+                                + " (expected: at most requestTimeoutMillis, " + requestTimeoutMillis + ")",
+                        "requestTimeoutMillis",
+                        "requestTimeoutMillis: " + requestTimeoutMillis
+                                + " (expected: 0 or at least responseHeadersTimeoutMillis, "
+                                + responseHeadersTimeoutMillis + ")");
             }
             return new ProxyConfig(this);
+        }
+
+        /**
+         * The error for two fields that disagree: about {@code first}, unless the caller sent only {@code second}
+         * through {@link #set} (an error names a field the caller sent, never one it did not).
+         */
+        private IllegalArgumentException blame(String first, String firstMessage, String second, String secondMessage) {
+            boolean onlySecond = sent.contains(second) && !sent.contains(first);
+            return new IllegalArgumentException(onlySecond ? secondMessage : firstMessage);
         }
 
         private static int range(String field, int value, int min, int max) {
@@ -899,12 +951,12 @@ public final class ProxyConfig {
                 if (l >= Integer.MIN_VALUE && l <= Integer.MAX_VALUE) {
                     return (int) l;
                 }
-            } else if (value instanceof Number n) {
-                double d = n.doubleValue();
-                if (d == Math.rint(d) && Math.abs(d) <= Integer.MAX_VALUE) {
-                    return (int) d;
-                }
+                throw new IllegalArgumentException(field + ": " + l + " (expected: an integer within int range)");
             }
+            if (value instanceof java.math.BigInteger) {
+                throw new IllegalArgumentException(field + ": out of range (expected: an integer within int range)");
+            }
+            // 2.0, 3e0: refused, as the admin API refuses them for every integer field.
             throw typeError(field, value, "an integer");
         }
 

@@ -74,8 +74,10 @@ import org.slf4j.LoggerFactory;
  * <p>What it keeps: the last {@linkplain Builder#recentRequests(int) N} requests forwarded by the runtime's {@code
  * ProxyServlet}s (a lock-free ring; one atomic increment and one array write per request), and the active
  * health-check settings of the balancer in line with the configuration's {@code healthCheckEnabled}, {@code
- * healthCheckInterval} and {@code healthCheckTimeout} (applied at build time and on every change; the balancer's
- * other check settings, such as the path, are kept).
+ * healthCheckInterval}, {@code healthCheckFastInterval} and {@code healthCheckTimeout} (applied at build time and on
+ * every change; the balancer's other check settings, such as the path, are kept). So building an admin servlet turns
+ * on active checks ({@code GET /health}, the default configuration's) for a balancer built without them: a backend
+ * that does not answer {@code /health} with 2xx takes no traffic. It logs at INFO which checks are in force.
  *
  * <p>History: the last 15 minutes of request rate, error rate and latency, one sample per second ({@code GET
  * /api/metrics/history}), and the recent pool events and failed requests ({@code GET /api/events}). One daemon
@@ -287,6 +289,7 @@ public final class AdminServlet extends HttpServlet {
                 restore(file, api, health);
             }
             health.apply(runtime.config());
+            logActiveChecks(runtime.loadBalancer());
             List<Subscription> subscriptions = List.of(
                     runtime.addConfigListener(health),
                     runtime.addExchangeListener(recent),
@@ -311,6 +314,27 @@ public final class AdminServlet extends HttpServlet {
                 history.sample(Instant.now().truncatedTo(ChronoUnit.MILLIS));
             } catch (RuntimeException e) {
                 log.warn("status page history: a sample failed", e);
+            }
+        }
+
+        /** The admin API puts the configuration's health-check settings in force: say so, since traffic depends on it. */
+        private static void logActiveChecks(dev.fairload.lb.LoadBalancer lb) {
+            var check = lb.activeHealthCheck();
+            if (check.enabled()) {
+                log.info(
+                        "{}: active health checks on (the admin API applies healthCheckEnabled): GET {} on every server"
+                                + " every {} s, every {} s while one is down or not yet checked; a server that does"
+                                + " not answer it with {}-{} takes no traffic. healthCheckEnabled: false turns them off",
+                        lb.name(),
+                        check.path(),
+                        check.interval().toSeconds(),
+                        check.fastInterval().compareTo(check.interval()) < 0
+                                ? check.fastInterval().toSeconds()
+                                : check.interval().toSeconds(),
+                        check.expectedStatusMin(),
+                        check.expectedStatusMax());
+            } else {
+                log.info("{}: active health checks off (healthCheckEnabled: false)", lb.name());
             }
         }
 

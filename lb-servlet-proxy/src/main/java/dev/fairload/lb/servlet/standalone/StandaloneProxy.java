@@ -81,8 +81,10 @@ final class StandaloneProxy {
                     ClientLimits.threadPool("proxy", settings.config.maxConcurrentRequests() + 64, settings.config));
             HttpConfiguration http = strictHttp();
             ClientLimits.configure(http, settings.config);
-            ServerConnector connector = new ServerConnector(
-                    proxyServer, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
+            HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
+            // No extended CONNECT (RFC 8441, WebSocket over HTTP/2): the proxy does not forward upgrades.
+            h2c.setConnectProtocolEnabled(false);
+            ServerConnector connector = new ServerConnector(proxyServer, new HttpConnectionFactory(http), h2c);
             connector.setHost(settings.host);
             connector.setPort(settings.port);
             proxyServer.addConnector(connector);

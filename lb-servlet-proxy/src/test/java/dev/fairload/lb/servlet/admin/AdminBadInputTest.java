@@ -109,10 +109,13 @@ class AdminBadInputTest {
                         "healthCheckPath"),
                 Arguments.of(
                         "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckInterval\":0}", 400, "healthCheckInterval"),
+                // One rule for every integer field: a number written with a fraction or an exponent is refused.
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":20502.0}", 400, "port: 20502.0 (expected: an integer"),
+                Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001,\"weight\":2.0}", 400, "weight: 2.0"),
                 Arguments.of(
-                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckInterval\":1}",
+                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckInterval\":3e0}",
                         400,
-                        "healthCheckInterval")); // not longer than the 1 s timeout
+                        "healthCheckInterval: 3.0 (expected: an integer"));
     }
 
     @ParameterizedTest
@@ -271,9 +274,20 @@ class AdminBadInputTest {
                 Arguments.of("{\"maxRetries\":11}", "maxRetries: 11"),
                 Arguments.of("{\"maxRetries\":\"2\"}", "maxRetries"),
                 Arguments.of("{\"healthCheckInterval\":0}", "healthCheckInterval"),
-                Arguments.of("{\"healthCheckTimeout\":5}", "healthCheckTimeout"), // above the 2 s interval
-                Arguments.of("{\"healthCheckTimeout\":2}", "healthCheckTimeout"), // equal: the balancer refuses
-                Arguments.of("{\"sslTermination\":true}", "sslCertPath"),
+                Arguments.of("{\"healthCheckFastInterval\":0}", "healthCheckFastInterval: 0 (expected: 1-3600)"),
+                Arguments.of("{\"healthCheckTimeout\":301}", "healthCheckTimeout: 301 (expected: 1-300)"),
+                // One rule for every integer field, as for port and weight.
+                Arguments.of("{\"maxRetries\":2.0}", "maxRetries: 2.0 (expected: an integer)"),
+                Arguments.of("{\"maxRetries\":3e0}", "maxRetries: 3.0 (expected: an integer)"),
+                Arguments.of("{\"healthCheckInterval\":10.0}", "healthCheckInterval: 10.0 (expected: an integer)"),
+                Arguments.of("{\"retryOnStatus\":[502.0]}", "retryOnStatus: 502.0 (expected: an integer)"),
+                // Two fields that disagree: the error names the one sent.
+                Arguments.of("{\"sslTermination\":true}", "sslTermination: true (expected: false while sslCertPath"),
+                Arguments.of("{\"requestTimeoutMillis\":1000}", "requestTimeoutMillis: 1000 (expected: 0 or at least"),
+                Arguments.of(
+                        "{\"responseHeadersTimeoutMillis\":60000}",
+                        "responseHeadersTimeoutMillis: 60000 (expected: at most requestTimeoutMillis"),
+                Arguments.of("{\"sessionCookieName\":\"FAIRLOAD_STICKY\"}", "sessionCookieName: 'FAIRLOAD_STICKY'"),
                 Arguments.of("{\"sslPort\":70000}", "sslPort"),
                 Arguments.of("{\"sessionPersistence\":\"yes\"}", "sessionPersistence"),
                 Arguments.of("{\"algorithm\":\"fastest\"}", "algorithm"),
@@ -296,7 +310,11 @@ class AdminBadInputTest {
         Object before = state();
         var healthBefore = h.lb.activeHealthCheck();
         ProxyConfig configBefore = h.runtime.config();
-        assertRefused(h.put("/api/config", body), 400, field);
+        AdminHarness.Answer r = h.put("/api/config", body);
+        assertRefused(r, 400, field);
+        // The error starts with a field the request sent, never one it did not.
+        String named = r.error().substring(0, r.error().indexOf(':'));
+        assertThat(body).contains("\"" + named + "\"");
         assertThat(state()).isEqualTo(before);
         assertThat(h.runtime.config()).isEqualTo(configBefore);
         assertThat(h.lb.activeHealthCheck()).isSameAs(healthBefore);

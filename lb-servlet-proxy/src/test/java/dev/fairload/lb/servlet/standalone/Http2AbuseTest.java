@@ -52,6 +52,39 @@ class Http2AbuseTest {
         backend.close();
     }
 
+    /**
+     * The proxy does not forward upgrades, so it must not invite WebSocket over HTTP/2: its SETTINGS frame, read
+     * off the wire after the h2c preface, has no SETTINGS_ENABLE_CONNECT_PROTOCOL (0x8) set to 1 (RFC 8441).
+     */
+    @Test
+    void h2cSettings_doNotAdvertiseExtendedConnect() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), proxy.port())) {
+            socket.setSoTimeout(10_000);
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 0x4, 0, 0, 0, 0, 0}); // an empty SETTINGS frame
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+            byte[] header = new byte[9];
+            in.readFully(header);
+            int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
+            assertThat(header[3]).as("the server's first frame is SETTINGS").isEqualTo((byte) 0x4);
+            assertThat(header[4] & 0x1).as("not an ACK").isZero();
+            byte[] payload = new byte[length];
+            in.readFully(payload);
+            java.util.Map<Integer, Long> settings = new java.util.HashMap<>();
+            for (int i = 0; i + 6 <= length; i += 6) {
+                int id = ((payload[i] & 0xff) << 8) | (payload[i + 1] & 0xff);
+                long value = ((payload[i + 2] & 0xffL) << 24)
+                        | ((payload[i + 3] & 0xffL) << 16)
+                        | ((payload[i + 4] & 0xffL) << 8)
+                        | (payload[i + 5] & 0xffL);
+                settings.put(id, value);
+            }
+            assertThat(settings).as("SETTINGS %s", settings).isNotEmpty().doesNotContainEntry(0x8, 1L);
+        }
+    }
+
     @Test
     void rapidReset_connectionClosed_backendLoadBounded_othersServed() throws Exception {
         AtomicInteger connections = new AtomicInteger();

@@ -43,4 +43,40 @@ class SettingsTest {
                 .isInstanceOf(UsageException.class)
                 .hasMessageContaining("unknown key 'path' (expected: url, weight, id, healthCheckPath)");
     }
+
+    /**
+     * The commented example configuration of the repository (examples/fairload.yaml) is valid as written: it loads,
+     * and a proxy starts from it (ports overridden on the command line, as a user would to run it twice) with its
+     * values in force.
+     */
+    @Test
+    void exampleConfigurationFile_loadsAndRuns() throws Exception {
+        Path example = Path.of("..", "examples", "fairload.yaml");
+        assertThat(Files.readString(example)).contains("# ");
+        Settings s = Settings.parse(
+                new String[] {"--config", example.toString(), "--host", "127.0.0.1", "--port", "0", "--admin-port", "0"
+                });
+        assertThat(s.config.healthCheckInterval()).isEqualTo(30);
+        assertThat(s.config.healthCheckFastInterval()).isEqualTo(1);
+        assertThat(s.backends).extracting(Server::authority).containsExactly("127.0.0.1:9001", "127.0.0.1:9002");
+        assertThat(s.backends.get(1).weight()).isEqualTo(3);
+        assertThat(s.backends.get(1).id()).isEqualTo("big-one");
+        StandaloneProxy proxy = new StandaloneProxy(s);
+        proxy.start();
+        try {
+            assertThat(proxy.port()).isPositive();
+            assertThat(proxy.runtime().config()).isEqualTo(s.config);
+            assertThat(proxy.runtime().loadBalancer().pool().get("big-one")).isPresent();
+            java.net.http.HttpResponse<String> config = java.net.http.HttpClient.newHttpClient()
+                    .send(
+                            java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                                            "http://127.0.0.1:" + proxy.adminPort() + "/api/config"))
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(config.statusCode()).isEqualTo(200);
+            assertThat(config.body()).contains("\"healthCheckFastInterval\":1", "\"algorithm\":\"round_robin\"");
+        } finally {
+            proxy.stop();
+        }
+    }
 }

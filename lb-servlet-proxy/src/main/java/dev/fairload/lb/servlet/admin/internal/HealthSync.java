@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the balancer's active health checks in line with the runtime configuration's {@code healthCheckEnabled},
- * {@code healthCheckInterval} and {@code healthCheckTimeout}. The rest of the balancer's check settings (path,
+ * {@code healthCheckInterval}, {@code healthCheckFastInterval} and {@code healthCheckTimeout}. The rest of the balancer's check settings (path,
  * expected status, rise and fall, TLS) are kept as they are, so an embedding application can set them on the
  * balancer and still let operators switch checks and change their timing through the admin API.
  *
@@ -28,11 +28,12 @@ public final class HealthSync implements ProxyRuntime.ConfigListener {
         this.lb = lb;
     }
 
-    /** The balancer's check settings with the three fields of {@code config}; validates them together. */
+    /** The balancer's check settings with the four health fields of {@code config}. */
     static ActiveHealthCheck derive(ProxyConfig config, ActiveHealthCheck current) {
         return current.toBuilder()
                 .enabled(config.healthCheckEnabled())
                 .interval(Duration.ofSeconds(config.healthCheckInterval()))
+                .fastInterval(Duration.ofSeconds(config.healthCheckFastInterval()))
                 .timeout(Duration.ofSeconds(config.healthCheckTimeout()))
                 .build();
     }
@@ -40,6 +41,7 @@ public final class HealthSync implements ProxyRuntime.ConfigListener {
     static boolean same(ActiveHealthCheck a, ActiveHealthCheck b) {
         return a.enabled() == b.enabled()
                 && Objects.equals(a.interval(), b.interval())
+                && Objects.equals(a.fastInterval(), b.fastInterval())
                 && Objects.equals(a.timeout(), b.timeout());
     }
 

@@ -128,7 +128,7 @@ final class Views {
         m.put("servers", servers);
         m.put("uptime", uptime(uptime));
         m.put("uptimeSeconds", uptime.toSeconds());
-        m.put("timestamp", Instant.now().toString());
+        m.put("timestamp", iso(Instant.now()));
         return m;
     }
 
@@ -219,7 +219,7 @@ final class Views {
             m.put("serverId", e.serverId());
             m.put("status", e.status());
             m.put("responseTime", round3(e.durationNanos() / 1e6));
-            m.put("timestamp", e.timestamp().toString());
+            m.put("timestamp", iso(e.timestamp()));
             list.add(m);
         }
         Map<String, Object> m = new LinkedHashMap<>();
@@ -334,8 +334,13 @@ final class Views {
         return Math.round(v * 1000.0) / 1000.0;
     }
 
+    /** ISO-8601 in UTC with exactly three fraction digits, {@code 2026-11-26T16:05:36.610Z}: one precision for all. */
+    private static final java.time.format.DateTimeFormatter MILLIS = java.time.format.DateTimeFormatter.ofPattern(
+                    "uuuu-MM-dd'T'HH:mm:ss.SSS'Z'", java.util.Locale.ROOT)
+            .withZone(java.time.ZoneOffset.UTC);
+
     static String iso(Instant t) {
-        return t == null ? null : t.toString();
+        return t == null ? null : MILLIS.format(t);
     }
 
     /** {@code 7d 12h 30m}: whole days, hours and minutes. */

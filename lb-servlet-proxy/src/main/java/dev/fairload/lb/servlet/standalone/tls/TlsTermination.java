@@ -203,6 +203,8 @@ public final class TlsTermination implements AutoCloseable {
         ConnectionFactory[] chain;
         if (http2) {
             HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(https);
+            // No extended CONNECT (RFC 8441, WebSocket over HTTP/2): the proxy does not forward upgrades.
+            h2.setConnectProtocolEnabled(false);
             // With no protocols of its own, ALPN negotiates among the connector's: h2, then http/1.1.
             ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
             alpn.setDefaultProtocol(h1.getProtocol());
