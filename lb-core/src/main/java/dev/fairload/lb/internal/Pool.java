@@ -435,7 +435,6 @@ public final class Pool {
             java.util.Set<String> newIds = new java.util.HashSet<>();
             java.util.Set<String> newAuthorities = new java.util.HashSet<>();
             for (Server server : adds) {
-                validateInterval(server, activeHealthCheck);
                 boolean idTaken = byId.containsKey(server.id()) && !goneIds.contains(server.id());
                 if (idTaken || !newIds.add(server.id())) {
                     throw new IllegalStateException("serverId: '" + server.id() + "' is already in the pool");
