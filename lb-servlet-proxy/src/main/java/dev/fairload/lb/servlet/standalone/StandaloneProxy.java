@@ -56,6 +56,19 @@ final class StandaloneProxy {
      */
     void start() throws Exception {
         try {
+            // The proxy's port first: a busy port is reported before anything else starts or logs.
+            proxyServer = new org.eclipse.jetty.server.Server(
+                    ClientLimits.threadPool("proxy", settings.config.maxConcurrentRequests() + 64, settings.config));
+            HttpConfiguration http = strictHttp();
+            ClientLimits.configure(http, settings.config);
+            HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
+            // No extended CONNECT (RFC 8441, WebSocket over HTTP/2): the proxy does not forward upgrades.
+            h2c.setConnectProtocolEnabled(false);
+            ServerConnector connector = new ServerConnector(proxyServer, new HttpConnectionFactory(http), h2c);
+            connector.setHost(settings.host);
+            connector.setPort(settings.port);
+            proxyServer.addConnector(connector);
+            listen(connector, "--port", settings.host, settings.port);
             LoadBalancer.Builder lb = LoadBalancer.builder().name("proxy").strategy(settings.config.strategy());
             if (settings.demo) {
                 demo = new DemoBackends();
@@ -77,17 +90,6 @@ final class StandaloneProxy {
                 discovery = Discovery.attach(runtime.loadBalancer().pool(), settings.discovery.source());
             }
 
-            proxyServer = new org.eclipse.jetty.server.Server(
-                    ClientLimits.threadPool("proxy", settings.config.maxConcurrentRequests() + 64, settings.config));
-            HttpConfiguration http = strictHttp();
-            ClientLimits.configure(http, settings.config);
-            HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
-            // No extended CONNECT (RFC 8441, WebSocket over HTTP/2): the proxy does not forward upgrades.
-            h2c.setConnectProtocolEnabled(false);
-            ServerConnector connector = new ServerConnector(proxyServer, new HttpConnectionFactory(http), h2c);
-            connector.setHost(settings.host);
-            connector.setPort(settings.port);
-            proxyServer.addConnector(connector);
             ClientLimits clientLimits = ClientLimits.install(connector, settings.config);
             try {
                 tls = TlsTermination.builder(runtime, proxyServer)
@@ -165,13 +167,26 @@ final class StandaloneProxy {
         try {
             server.start();
         } catch (IOException e) {
-            Throwable t = e;
-            while (t != null && !(t instanceof BindException)) {
-                t = t.getCause();
-            }
-            String why = t != null ? "already in use or not available" : e.getMessage();
-            throw new UsageException(option + ": cannot listen on " + host + ":" + port + " (" + why + ")", e);
+            throw cannotListen(option, host, port, e);
         }
+    }
+
+    /** Binds the connector's socket now ({@code start} then accepts on it), so a busy port is known before the rest. */
+    private static void listen(ServerConnector connector, String option, String host, int port) throws Exception {
+        try {
+            connector.open();
+        } catch (IOException e) {
+            throw cannotListen(option, host, port, e);
+        }
+    }
+
+    private static UsageException cannotListen(String option, String host, int port, IOException e) {
+        Throwable t = e;
+        while (t != null && !(t instanceof BindException)) {
+            t = t.getCause();
+        }
+        String why = t != null ? "already in use or not available" : e.getMessage();
+        return new UsageException(option + ": cannot listen on " + host + ":" + port + " (" + why + ")", e);
     }
 
     int port() {
@@ -220,6 +235,12 @@ final class StandaloneProxy {
                             s.getStopTimeout() / 1000);
                 } catch (Exception e) {
                     log.warn("stopping {} failed", s, e);
+                }
+                // A listener opened early (see start) is not closed by stopping a server that never started.
+                for (org.eclipse.jetty.server.Connector c : s.getConnectors()) {
+                    if (c instanceof org.eclipse.jetty.server.NetworkConnector network) {
+                        network.close();
+                    }
                 }
             }
         }

@@ -386,6 +386,15 @@ class StandaloneJarIT {
             assertThat(p.awaitExit()).isEqualTo(2);
             assertThat(String.join("\n", p.lines())).contains("--port: cannot listen on");
         }
+        try (ServerSocket busy = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+                ProxyProcess p = ProxyProcess.start(
+                        "--demo", "--host", "127.0.0.1", "--port", Integer.toString(busy.getLocalPort()))) {
+            assertThat(p.awaitExit()).isEqualTo(2);
+            assertThat(p.lines())
+                    .as("the busy port is reported before the demo backends or the balancer start")
+                    .anyMatch(line -> line.contains("--port: cannot listen on"))
+                    .noneMatch(line -> line.contains("started with"));
+        }
         try (ProxyProcess p = ProxyProcess.start("--config", writeYaml("port: [\n"))) {
             assertThat(p.awaitExit()).isEqualTo(2);
             assertThat(p.lines())
