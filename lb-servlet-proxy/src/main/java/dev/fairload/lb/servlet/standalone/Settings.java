@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +36,10 @@ import java.util.Map;
  * </pre>
  */
 final class Settings {
+    /** The keys of a backend entry in YAML. */
+    private static final List<String> BACKEND_KEYS =
+            List.of("url", "weight", "id", "healthCheckPath", "healthCheckInterval", "healthCheckFastInterval");
+
     static final List<String> LAUNCHER_KEYS = List.of(
             "host",
             "port",
@@ -312,9 +317,9 @@ final class Settings {
                 out.add(backend(where, url, 1));
             } else if (item instanceof Map<?, ?> m) {
                 for (Object k : m.keySet()) {
-                    if (!List.of("url", "weight", "id", "healthCheckPath").contains(String.valueOf(k))) {
-                        throw new UsageException(
-                                where + ": unknown key '" + k + "' (expected: url, weight, id, healthCheckPath)");
+                    if (!BACKEND_KEYS.contains(String.valueOf(k))) {
+                        throw new UsageException(where + ": unknown key '" + k + "' (expected: "
+                                + String.join(", ", BACKEND_KEYS) + ")");
                     }
                 }
                 String url = string(where + ".url", m.get("url"));
@@ -328,13 +333,22 @@ final class Settings {
                     if (m.containsKey("healthCheckPath")) {
                         b.healthCheckPath(string(where + ".healthCheckPath", m.get("healthCheckPath")));
                     }
+                    if (m.containsKey("healthCheckInterval")) {
+                        b.healthCheckInterval(Duration.ofSeconds(
+                                integer(where + ".healthCheckInterval", m.get("healthCheckInterval"))));
+                    }
+                    if (m.containsKey("healthCheckFastInterval")) {
+                        b.healthCheckFastInterval(Duration.ofSeconds(
+                                integer(where + ".healthCheckFastInterval", m.get("healthCheckFastInterval"))));
+                    }
                     server = b.build();
                 } catch (IllegalArgumentException e) {
                     throw new UsageException(where + ": " + e.getMessage(), e);
                 }
                 out.add(server);
             } else {
-                throw new UsageException(where + ": expected a URL or {url, weight, id, healthCheckPath}, got " + item);
+                throw new UsageException(
+                        where + ": expected a URL or {" + String.join(", ", BACKEND_KEYS) + "}, got " + item);
             }
         }
         return out;

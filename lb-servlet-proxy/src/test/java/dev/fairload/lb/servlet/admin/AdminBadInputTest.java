@@ -109,6 +109,14 @@ class AdminBadInputTest {
                         "healthCheckPath"),
                 Arguments.of(
                         "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckInterval\":0}", 400, "healthCheckInterval"),
+                Arguments.of(
+                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckFastInterval\":0}",
+                        400,
+                        "healthCheckFastInterval"),
+                Arguments.of(
+                        "{\"host\":\"127.0.0.1\",\"port\":9001,\"healthCheckFastInterval\":1.5}",
+                        400,
+                        "healthCheckFastInterval: 1.5 (expected: an integer"),
                 // One rule for every integer field: a number written with a fraction or an exponent is refused.
                 Arguments.of("{\"host\":\"127.0.0.1\",\"port\":20502.0}", 400, "port: 20502.0 (expected: an integer"),
                 Arguments.of("{\"host\":\"127.0.0.1\",\"port\":9001,\"weight\":2.0}", 400, "weight: 2.0"),

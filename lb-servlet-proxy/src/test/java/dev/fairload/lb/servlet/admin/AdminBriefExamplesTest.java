@@ -98,6 +98,30 @@ class AdminBriefExamplesTest {
         assertThat(h.lb.activeHealthCheck().fastInterval()).isEqualTo(Duration.ofSeconds(2));
     }
 
+    /** A server's own fast interval: taken by POST /api/servers, shown with it, the configuration's otherwise. */
+    @Test
+    void perServerFastInterval_isTakenAndShown() throws Exception {
+        start();
+        backend = new TestBackend("a");
+        AdminHarness.Answer own = h.post(
+                "/api/servers",
+                "{\"host\":\"127.0.0.1\",\"port\":" + backend.port() + ",\"healthCheckFastInterval\":3}");
+        assertThat(own.code()).as(own.text()).isEqualTo(201);
+        assertThat(own.data()).containsEntry("healthCheckFastInterval", 3);
+        String id = (String) own.data().get("serverId");
+        assertThat(h.lb.pool().get(id).orElseThrow().server().healthCheckFastInterval())
+                .contains(Duration.ofSeconds(3));
+
+        try (TestBackend other = new TestBackend("b")) {
+            AdminHarness.Answer inherited =
+                    h.post("/api/servers", "{\"host\":\"127.0.0.1\",\"port\":" + other.port() + "}");
+            assertThat(inherited.code()).as(inherited.text()).isEqualTo(201);
+            assertThat(inherited.data())
+                    .containsEntry(
+                            "healthCheckFastInterval", ProxyConfig.defaults().healthCheckFastInterval());
+        }
+    }
+
     /**
      * Proxy and backend started together, the backend a moment late: with the default configuration (30 s
      * interval, rise 2) the proxy serves it seconds after it comes up, not a minute later.

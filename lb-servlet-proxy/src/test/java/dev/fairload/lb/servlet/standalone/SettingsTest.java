@@ -27,11 +27,16 @@ class SettingsTest {
                 "backends:",
                 "  - url: http://10.0.0.1:8080",
                 "    healthCheckPath: /ready",
+                "    healthCheckInterval: 10",
+                "    healthCheckFastInterval: 2",
                 "  - http://10.0.0.2:8080",
                 ""));
         assertThat(s.backends).extracting(Server::authority).containsExactly("10.0.0.1:8080", "10.0.0.2:8080");
         assertThat(s.backends.get(0).healthCheckPath()).contains("/ready");
+        assertThat(s.backends.get(0).healthCheckInterval()).contains(java.time.Duration.ofSeconds(10));
+        assertThat(s.backends.get(0).healthCheckFastInterval()).contains(java.time.Duration.ofSeconds(2));
         assertThat(s.backends.get(1).healthCheckPath()).isEmpty();
+        assertThat(s.backends.get(1).healthCheckFastInterval()).isEmpty();
     }
 
     @Test
@@ -41,7 +46,12 @@ class SettingsTest {
                 .hasMessageContaining("healthCheckPath");
         assertThatThrownBy(() -> parseYaml("backends:\n  - url: http://10.0.0.1:8080\n    path: /ready\n"))
                 .isInstanceOf(UsageException.class)
-                .hasMessageContaining("unknown key 'path' (expected: url, weight, id, healthCheckPath)");
+                .hasMessageContaining("unknown key 'path' (expected: url, weight, id, healthCheckPath,"
+                        + " healthCheckInterval, healthCheckFastInterval)");
+        assertThatThrownBy(
+                        () -> parseYaml("backends:\n  - url: http://10.0.0.1:8080\n    healthCheckFastInterval: 0\n"))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("healthCheckFastInterval");
     }
 
     /**

@@ -55,8 +55,8 @@ public final class AdminApi {
     private static final Pattern SERVER_WEIGHT = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/weight");
     private static final Pattern SERVER_HEALTH = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/health");
     private static final Pattern SERVER_DRAINING = Pattern.compile("/api/servers/([A-Za-z0-9._:-]{1,64})/draining");
-    private static final Set<String> POST_SERVER_FIELDS =
-            Set.of("host", "port", "weight", "healthCheckPath", "healthCheckInterval", "serverId");
+    private static final Set<String> POST_SERVER_FIELDS = Set.of(
+            "host", "port", "weight", "healthCheckPath", "healthCheckInterval", "healthCheckFastInterval", "serverId");
     /**
      * Fields {@code GET /api/config} shows beside the configuration's own, which {@code PUT} cannot set: ignored when
      * sent, so that a configuration read, edited and sent back is accepted.
@@ -341,6 +341,9 @@ public final class AdminApi {
         }
         if (body.get("healthCheckInterval") != null) {
             b.healthCheckInterval(Duration.ofSeconds(requiredInt(body, "healthCheckInterval", 1, 3600)));
+        }
+        if (body.get("healthCheckFastInterval") != null) {
+            b.healthCheckFastInterval(Duration.ofSeconds(requiredInt(body, "healthCheckFastInterval", 1, 3600)));
         }
         if (body.get("serverId") != null) {
             b.id(requiredString(body, "serverId"));

@@ -25,7 +25,8 @@ import java.util.Set;
  *
  * <pre>
  * {"version": 1, "savedAt": "...", "config": {ProxyConfig fields},
- *  "servers": [{"serverId", "host", "port", "weight", "healthCheckPath", "healthCheckInterval", "addedAt"}]}
+ *  "servers": [{"serverId", "host", "port", "weight", "healthCheckPath", "healthCheckInterval",
+ *  "healthCheckFastInterval", "addedAt"}]}
  * </pre>
  *
  * <p>Writing is atomic and durable: the JSON goes to a temporary file in the same directory, which is forced to disk
@@ -40,8 +41,15 @@ import java.util.Set;
 public final class StateFile {
     static final int VERSION = 1;
     private static final Set<String> TOP_FIELDS = Set.of("version", "savedAt", "config", "servers");
-    private static final Set<String> SERVER_FIELDS =
-            Set.of("serverId", "host", "port", "weight", "healthCheckPath", "healthCheckInterval", "addedAt");
+    private static final Set<String> SERVER_FIELDS = Set.of(
+            "serverId",
+            "host",
+            "port",
+            "weight",
+            "healthCheckPath",
+            "healthCheckInterval",
+            "healthCheckFastInterval",
+            "addedAt");
 
     private final Path path;
 
@@ -142,6 +150,9 @@ public final class StateFile {
             m.put(
                     "healthCheckInterval",
                     s.healthCheckInterval().map(Duration::toSeconds).orElse(null));
+            m.put(
+                    "healthCheckFastInterval",
+                    s.healthCheckFastInterval().map(Duration::toSeconds).orElse(null));
             m.put("addedAt", s.addedAt().toString());
             servers.add(m);
         }
@@ -192,6 +203,10 @@ public final class StateFile {
                 if (m.get("healthCheckInterval") != null) {
                     b.healthCheckInterval(
                             Duration.ofSeconds(intValue(m.get("healthCheckInterval"), "healthCheckInterval")));
+                }
+                if (m.get("healthCheckFastInterval") != null) {
+                    b.healthCheckFastInterval(
+                            Duration.ofSeconds(intValue(m.get("healthCheckFastInterval"), "healthCheckFastInterval")));
                 }
                 Server s = b.build();
                 if (!ids.add(s.id()) || !authorities.add(s.authority())) {

@@ -43,6 +43,10 @@ final class Views {
         m.put(
                 "healthCheckInterval",
                 v.server().healthCheckInterval().map(Duration::toSeconds).orElse((long) config.healthCheckInterval()));
+        m.put(
+                "healthCheckFastInterval",
+                v.server().healthCheckFastInterval().map(Duration::toSeconds).orElse((long)
+                        config.healthCheckFastInterval()));
         m.put("addedAt", iso(v.server().addedAt()));
         m.put("lastSeen", iso(v.lastSeen()));
         m.put("source", v.server().source().orElse("api"));
