@@ -2,6 +2,7 @@ package dev.fairload.lb.examples.discovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fairload.lb.dns.Dnsmasq;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
