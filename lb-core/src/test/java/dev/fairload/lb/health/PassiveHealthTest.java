@@ -97,18 +97,22 @@ class PassiveHealthTest {
         List<LbEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
         lb.addListener(events::add);
         backends.get(0).answer(500, "broken");
+        // The ejection is applied by the control plane just after the fifth failure completes, not inside it: so the
+        // loop stops at the fifth failure and waits for it, instead of racing a sixth pick against the ejection.
         int sentToBroken = 0;
-        for (int i = 0; i < 30; i++) {
+        for (int i = 0; i < 30 && sentToBroken < 5; i++) {
             if ("s0".equals(send(lb))) {
                 sentToBroken++;
-            }
-            if (lb.pool().get("s0").orElseThrow().status() == ServerStatus.UNHEALTHY) {
-                break;
+                if (sentToBroken < 5) {
+                    assertThat(lb.pool().get("s0").orElseThrow().status())
+                            .as("after %s failures in a row", sentToBroken)
+                            .isEqualTo(ServerStatus.HEALTHY);
+                }
             }
         }
+        assertThat(sentToBroken).isEqualTo(5);
         await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> lb.pool().get("s0").orElseThrow().status() == ServerStatus.UNHEALTHY);
-        assertThat(sentToBroken).isEqualTo(5);
         HealthReport report = lb.health("s0");
         assertThat(report.ejected()).isTrue();
         assertThat(report.circuitState()).isEqualTo("OPEN");
