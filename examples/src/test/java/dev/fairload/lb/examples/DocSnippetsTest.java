@@ -8,28 +8,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Java snippets of the docs are taken from example classes that compile and run in the build: each {@code
- * ```java} block of a checked page follows a {@code <!-- snippet: PATH -->} comment naming its source, and every
- * line of the block appears in that source, in the same order (whitespace aside). A snippet edited in the docs but
- * not in the example, or an example changed under its snippet, fails here.
+ * The Java snippets of the docs are taken from example classes and tests that compile and run in the build: each
+ * {@code ```java} block of README.md and of every {@code docs/*.md} page follows a {@code <!-- snippet: PATH -->}
+ * comment naming its source (relative to the page), and every line of the block appears in that source, in the
+ * same order (whitespace aside; a line that is only {@code ...} stands for elided code). A block that is not meant
+ * to run as shown (a signature, an excerpt) says so with {@code <!-- not a snippet: WHY -->}. A snippet edited in
+ * the docs but not in the example, an example changed under its snippet, or a new unmarked Java block fails here.
  */
 class DocSnippetsTest {
-    private static final Path DOCS = Path.of("..", "docs");
-    /** Pages whose every Java snippet must name its source. */
-    private static final List<String> CHECKED = List.of("proxy.md");
+    private static final Path ROOT = Path.of("..");
+    private static final Path DOCS = ROOT.resolve("docs");
+    private static final String SNIPPET = "<!-- snippet: ";
 
     record Snippet(String page, int line, Path source, List<String> lines) {}
 
     @Test
-    void everyJavaSnippet_ofTheCheckedPages_comesFromATestedExample() throws IOException {
+    void everyJavaBlock_ofTheDocs_isMarked_andEverySnippetComesFromTestedCode() throws IOException {
         List<Snippet> snippets = new ArrayList<>();
-        for (String page : CHECKED) {
+        for (Path page : pages()) {
             snippets.addAll(snippets(page));
         }
-        assertThat(snippets).hasSizeGreaterThanOrEqualTo(3);
+        assertThat(snippets).hasSizeGreaterThanOrEqualTo(16);
         for (Snippet s : snippets) {
             assertThat(s.source())
                     .as("%s:%d names %s", s.page(), s.line(), s.source())
@@ -38,7 +41,7 @@ class DocSnippetsTest {
             int from = 0;
             for (String line : s.lines()) {
                 String wanted = squeeze(line);
-                if (wanted.isEmpty()) {
+                if (wanted.isEmpty() || wanted.equals("...")) {
                     continue;
                 }
                 int at = source.indexOf(wanted, from);
@@ -52,8 +55,20 @@ class DocSnippetsTest {
         }
     }
 
-    private static List<Snippet> snippets(String page) throws IOException {
-        List<String> lines = Files.readAllLines(DOCS.resolve(page), StandardCharsets.UTF_8);
+    /** README.md and every Markdown page of docs/. */
+    private static List<Path> pages() throws IOException {
+        List<Path> pages = new ArrayList<>();
+        pages.add(ROOT.resolve("README.md"));
+        try (Stream<Path> docs = Files.list(DOCS)) {
+            docs.filter(p -> p.getFileName().toString().endsWith(".md"))
+                    .sorted()
+                    .forEach(pages::add);
+        }
+        return pages;
+    }
+
+    private static List<Snippet> snippets(Path page) throws IOException {
+        List<String> lines = Files.readAllLines(page, StandardCharsets.UTF_8);
         List<Snippet> out = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             if (!lines.get(i).equals("```java")) {
@@ -61,16 +76,20 @@ class DocSnippetsTest {
             }
             String marker = i > 0 ? lines.get(i - 1).strip() : "";
             assertThat(marker)
-                    .as("%s:%d: a Java snippet without <!-- snippet: PATH --> before it", page, i + 1)
-                    .startsWith("<!-- snippet: ")
-                    .endsWith(" -->");
-            Path source = DOCS.resolve(marker.substring("<!-- snippet: ".length(), marker.length() - " -->".length()));
-            List<String> body = new ArrayList<>();
+                    .as(
+                            "%s:%d: a Java block without <!-- snippet: PATH --> or <!-- not a snippet: WHY --> before it",
+                            page, i + 1)
+                    .matches("<!-- (snippet|not a snippet): \\S.* -->");
             int j = i + 1;
+            List<String> body = new ArrayList<>();
             while (!lines.get(j).equals("```")) {
                 body.add(lines.get(j++));
             }
-            out.add(new Snippet(page, i + 1, source.normalize(), body));
+            if (marker.startsWith(SNIPPET)) {
+                Path source =
+                        page.resolveSibling(marker.substring(SNIPPET.length(), marker.length() - " -->".length()));
+                out.add(new Snippet(page.getFileName().toString(), i + 1, source.normalize(), body));
+            }
             i = j;
         }
         return out;
